@@ -1,0 +1,6 @@
+file(READ ${SRC} hex HEX)
+string(LENGTH "${hex}" hexlen)
+math(EXPR len "${hexlen} / 2")
+string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)" "\\1\n" bytes "${bytes}")
+file(WRITE ${OUT} "const unsigned char lua_src_${NAME}[] = {\n${bytes}0x00\n};\nconst unsigned long lua_len_${NAME} = ${len};\n")

@@ -1,0 +1,50 @@
+/* The guest's serial console on the host side: bytes from vCPU threads are
+ * buffered and handed to the loop thread, which writes them to the sink
+ * (stdout, a file, clients of a Unix socket, or nowhere), splits them into
+ * lines for Lua and keeps the last lines in a ring. Host input (stdin, socket
+ * clients, Lua) is fed to the guest through an input function the running
+ * machine installs. */
+#ifndef MV_CONSOLE_H
+#define MV_CONSOLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+#include "core/err.h"
+
+struct mv_loop;
+
+enum mv_console_sink { MV_CONSOLE_STDIO, MV_CONSOLE_NULL, MV_CONSOLE_FILE, MV_CONSOLE_SOCKET };
+
+struct mv_console_config {
+	enum mv_console_sink sink;
+	char *path;   /* FILE, SOCKET */
+};
+
+#define MV_CONSOLE_RING_LINES 1000
+#define MV_CONSOLE_LINE_MAX 4096
+
+typedef size_t (*mv_console_input_fn)(void *opaque, const uint8_t *buf, size_t len);
+typedef void (*mv_console_line_fn)(void *opaque, const char *line, size_t len);
+
+struct mv_console;
+
+int console__create(struct mv_loop *loop, const struct mv_console_config *cfg, struct mv_console **out,
+		    struct mv_err *err) MV_MUST_CHECK;
+void console__destroy(struct mv_console *c);
+
+/* Any thread (vCPU): guest output. Blocks briefly if the loop is behind. */
+void console__output(struct mv_console *c, const uint8_t *buf, size_t len);
+/* Loop thread: output buffered so far reaches the sink and the line ring. */
+void console__flush(struct mv_console *c);
+/* Loop thread: where input goes (NULL while no machine runs). input returns
+ * how many bytes the device took; the rest is retried. */
+void console__set_input(struct mv_console *c, mv_console_input_fn input, void *opaque);
+void console__set_line_cb(struct mv_console *c, mv_console_line_fn fn, void *opaque);
+/* Loop thread: bytes for the guest (from Lua or a socket client). */
+int console__send(struct mv_console *c, const void *buf, size_t len) MV_MUST_CHECK;
+/* The last n complete lines, oldest first: calls fn for each; returns count. */
+size_t console__tail(const struct mv_console *c, size_t n, mv_console_line_fn fn, void *opaque);
+
+#endif

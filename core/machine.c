@@ -1,0 +1,299 @@
+/* Building and tearing down one boot of a VM. */
+#include "core/machine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/x86/acpi.h"
+#include "core/x86/boot.h"
+#include "core/x86/layout.h"
+#include "core/x86/regs.h"
+#include "devices/legacy/acpi_pm.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/rtc.h"
+#include "devices/legacy/serial.h"
+
+static void kvm_set_level(void *opaque, unsigned int gsi, int level)
+{
+	struct mv_machine *m = opaque;
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+
+	if (ioctl(m->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		pr_warn_errno(errno, "KVM_IRQ_LINE gsi %u", gsi);
+}
+
+static const struct mv_irq_ops kvm_irq_ops = { .set_level = kvm_set_level };
+
+static int vm_ioctl(struct mv_machine *m, unsigned long req, unsigned long arg, const char *what,
+		    struct mv_err *err)
+{
+	if (ioctl(m->vm_fd, req, arg) < 0)
+		return err__set(err, -errno, "%s: %s", what, strerror(errno));
+	return 0;
+}
+
+static int create_kvm_vm(struct mv_machine *m, struct mv_err *err)
+{
+	uint64_t identity = LAYOUT_KVM_IDENTITY_MAP;
+	struct kvm_pit_config pit = { .flags = 0 };
+	int ret;
+
+	ret = kvm__open(&m->kvm, err);
+	if (ret < 0)
+		return ret;
+	if (m->ncpus > (unsigned int)m->kvm.max_vcpus)
+		return err__set(err, -EINVAL, "cpus = %u is more than this host's KVM allows (%d)", m->ncpus,
+				m->kvm.max_vcpus);
+	m->vm_fd = ioctl(m->kvm.fd, KVM_CREATE_VM, 0);
+	if (m->vm_fd < 0)
+		return err__set(err, -errno, "KVM_CREATE_VM: %s", strerror(errno));
+	ret = vm_ioctl(m, KVM_SET_TSS_ADDR, LAYOUT_KVM_TSS, "KVM_SET_TSS_ADDR", err);
+	if (!ret)
+		ret = vm_ioctl(m, KVM_SET_IDENTITY_MAP_ADDR, (unsigned long)&identity, "KVM_SET_IDENTITY_MAP_ADDR",
+			       err);
+	if (!ret)
+		ret = vm_ioctl(m, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP", err);
+	if (!ret)
+		ret = vm_ioctl(m, KVM_CREATE_PIT2, (unsigned long)&pit, "KVM_CREATE_PIT2", err);
+	return ret;
+}
+
+static int create_memory(struct mv_machine *m, struct mv_err *err)
+{
+	const struct mv_vm_config *cfg = &m->vm->cfg;
+	int ret = guestmem__layout(&m->mem, cfg->memory, err);
+
+	if (!ret)
+		ret = guestmem__map(&m->mem, &cfg->memopts, err);
+	for (unsigned int i = 0; !ret && i < m->mem.nregions; i++) {
+		const struct mv_memregion *r = &m->mem.regions[i];
+		struct kvm_userspace_memory_region kr = {
+			.slot = i, .guest_phys_addr = r->gpa, .memory_size = r->size,
+			.userspace_addr = (uint64_t)(uintptr_t)r->hva,
+		};
+		ret = vm_ioctl(m, KVM_SET_USER_MEMORY_REGION, (unsigned long)&kr, "KVM_SET_USER_MEMORY_REGION", err);
+	}
+	return ret;
+}
+
+static void serial_output(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct mv_machine *m = opaque;
+
+	console__output(m->vm->console, buf, len);
+}
+
+static size_t serial_input(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct mv_machine *m = opaque;
+
+	return (size_t)serial__input(m->serial, buf, len);
+}
+
+static void guest_reset(void *opaque)
+{
+	machine__request(opaque, MV_REQ_RESET, "guest reset");
+}
+
+static void guest_poweroff(void *opaque)
+{
+	machine__request(opaque, MV_REQ_POWEROFF, "guest poweroff");
+}
+
+static int create_devices(struct mv_machine *m, struct mv_err *err)
+{
+	struct mv_serial_params sp = {
+		.irq = m->irq, .gsi = LAYOUT_IRQ_COM1, .base = LAYOUT_PORT_COM1,
+		.output = serial_output, .opaque = m,
+	};
+	struct mv_i8042_params kp = { .irq = m->irq, .gsi = 1, .reset = guest_reset, .opaque = m };
+	struct mv_rtc_params rp = { .now = NULL, .opaque = m };
+	struct mv_acpi_pm_params pp = { .poweroff = guest_poweroff, .reset = guest_reset, .opaque = m };
+	int ret;
+
+	ret = serial__create(&m->pio, &sp, &m->serial, err);
+	if (!ret)
+		ret = i8042__create(&m->pio, &kp, &m->i8042, err);
+	if (!ret)
+		ret = rtc__create(&m->pio, &rp, &m->rtc, err);
+	if (!ret)
+		ret = acpi_pm__create(&m->pio, &pp, &m->pm, err);
+	return ret;
+}
+
+static int load_guest(struct mv_machine *m, struct mv_boot_entry *entry, struct mv_err *err)
+{
+	const struct mv_vm_config *cfg = &m->vm->cfg;
+	struct mv_acpi_config acpi = { .ncpus = m->ncpus };
+	struct mv_boot_request req = {
+		.kernel_path = cfg->kernel, .initrd_path = cfg->initrd, .cmdline = cfg->cmdline,
+	};
+	int ret;
+
+	ret = acpi__build(&m->mem, &acpi, &req.acpi_rsdp, err);
+	if (ret < 0)
+		return ret;
+	return boot__load(&m->mem, &req, entry, err);
+}
+
+static int create_vcpus(struct mv_machine *m, const struct mv_boot_entry *entry, struct mv_err *err)
+{
+	int ret;
+
+	m->vcpus = calloc(m->ncpus, sizeof(*m->vcpus));
+	if (!m->vcpus)
+		return err__set(err, -ENOMEM, "out of memory for %u vCPUs", m->ncpus);
+	for (unsigned int i = 0; i < m->ncpus; i++)
+		m->vcpus[i].fd = -1;
+	for (unsigned int i = 0; i < m->ncpus; i++) {
+		ret = vcpu__create(m, &m->vcpus[i], i, err);
+		if (ret < 0)
+			return ret;
+	}
+	return regs__setup_boot_cpu(m->vcpus[0].fd, entry, err);
+}
+
+int machine__create(struct mv_vm *vm, struct mv_machine **out, struct mv_err *err)
+{
+	struct mv_machine *m = calloc(1, sizeof(*m));
+	struct mv_boot_entry entry;
+	int ret;
+
+	if (!m)
+		return err__set(err, -ENOMEM, "out of memory");
+	m->vm = vm;
+	m->generation = ++vm->generation;
+	m->ncpus = vm->cfg.cpus;
+	m->vm_fd = -1;
+	m->kvm.fd = -1;
+	m->irq = (struct mv_irq){ &kvm_irq_ops, m };
+	pthread_mutex_init(&m->pause_lock, NULL);
+	pthread_cond_init(&m->pause_cond, NULL);
+	iobus__init(&m->pio, "port I/O");
+	iobus__init(&m->mmio, "MMIO");
+	ret = create_kvm_vm(m, err);
+	if (!ret)
+		ret = create_memory(m, err);
+	if (!ret)
+		ret = create_devices(m, err);
+	if (!ret)
+		ret = load_guest(m, &entry, err);
+	if (!ret)
+		ret = create_vcpus(m, &entry, err);
+	if (ret < 0) {
+		machine__destroy(m);
+		return ret;
+	}
+	console__set_input(vm->console, serial_input, m);
+	*out = m;
+	return 0;
+}
+
+int machine__run(struct mv_machine *m, struct mv_err *err)
+{
+	for (unsigned int i = 0; i < m->ncpus; i++) {
+		int ret = vcpu__start(&m->vcpus[i], err);
+		if (ret < 0) {
+			machine__stop(m);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void machine__stop(struct mv_machine *m)
+{
+	atomic_store(&m->stop, true);
+	pthread_mutex_lock(&m->pause_lock);
+	pthread_cond_broadcast(&m->pause_cond);
+	pthread_mutex_unlock(&m->pause_lock);
+	for (unsigned int i = 0; i < m->ncpus && m->vcpus; i++)
+		vcpu__kick(&m->vcpus[i]);
+	for (unsigned int i = 0; i < m->ncpus && m->vcpus; i++)
+		vcpu__join(&m->vcpus[i]);
+}
+
+void machine__destroy(struct mv_machine *m)
+{
+	if (!m)
+		return;
+	machine__stop(m);
+	if (m->vm->console)
+		console__set_input(m->vm->console, NULL, NULL);
+	for (unsigned int i = 0; i < m->ncpus && m->vcpus; i++)
+		vcpu__destroy(&m->vcpus[i]);
+	free(m->vcpus);
+	acpi_pm__destroy(m->pm);
+	rtc__destroy(m->rtc);
+	i8042__destroy(m->i8042);
+	serial__destroy(m->serial);
+	iobus__destroy(&m->pio);
+	iobus__destroy(&m->mmio);
+	if (m->vm_fd >= 0)
+		close(m->vm_fd);
+	guestmem__unmap(&m->mem);
+	kvm__close(&m->kvm);
+	pthread_mutex_destroy(&m->pause_lock);
+	pthread_cond_destroy(&m->pause_cond);
+	free(m);
+}
+
+static unsigned int running_vcpus(struct mv_machine *m)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < m->ncpus; i++)
+		n += m->vcpus[i].started;
+	return n;
+}
+
+int machine__pause(struct mv_machine *m, struct mv_err *err)
+{
+	struct timespec deadline;
+
+	atomic_store(&m->paused, true);
+	for (unsigned int i = 0; i < m->ncpus; i++)
+		vcpu__kick(&m->vcpus[i]);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 2;
+	pthread_mutex_lock(&m->pause_lock);
+	while (m->npaused < running_vcpus(m) && !atomic_load(&m->stop))
+		if (pthread_cond_timedwait(&m->pause_cond, &m->pause_lock, &deadline) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&m->pause_lock);
+	if (ioctl(m->vm_fd, KVM_GET_CLOCK, &m->paused_clock) < 0)
+		pr_warn_errno(errno, "KVM_GET_CLOCK: guest clock will jump over the pause");
+	return 0;
+}
+
+int machine__resume(struct mv_machine *m, struct mv_err *err)
+{
+	struct kvm_clock_data clock = { .clock = m->paused_clock.clock };
+
+	if (ioctl(m->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+		pr_warn_errno(errno, "KVM_SET_CLOCK: guest clock jumps over the pause");
+	pthread_mutex_lock(&m->pause_lock);
+	atomic_store(&m->paused, false);
+	pthread_cond_broadcast(&m->pause_cond);
+	pthread_mutex_unlock(&m->pause_lock);
+	return 0;
+}
+
+void machine__request(struct mv_machine *m, enum mv_machine_request req, const char *why)
+{
+	bool expected = false;
+
+	if (!atomic_compare_exchange_strong(&m->requested, &expected, true))
+		return;
+	if (req == MV_REQ_ERROR && why)
+		snprintf(m->error, sizeof(m->error), "%s", why);
+	pr_debug("vm %s: request %d (%s)", m->vm->cfg.name, req, why ? why : "");
+	if (loop__post(m->vm->loop, vm__on_machine_request, m->vm, ((uint64_t)m->generation << 8) | req) < 0)
+		pr_err("cannot post request %d: out of memory", req);
+}

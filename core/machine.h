@@ -1,0 +1,89 @@
+/* One boot of a VM: the KVM VM, guest memory, buses, platform devices and
+ * vCPU threads. Created by vm__start and on every reboot, destroyed when the
+ * guest powers off or reboots. Private to core/. */
+#ifndef MV_MACHINE_H
+#define MV_MACHINE_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "core/guestmem.h"
+#include "core/iobus.h"
+#include "core/irq.h"
+#include "core/kvm.h"
+#include "core/vm.h"
+
+struct mv_machine;
+
+struct mv_vcpu {
+	struct mv_machine *m;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+enum mv_machine_request {
+	MV_REQ_POWEROFF = 1,
+	MV_REQ_RESET,
+	MV_REQ_ERROR,
+};
+
+struct mv_serial;
+struct mv_i8042;
+struct mv_rtc;
+struct mv_acpi_pm;
+
+struct mv_machine {
+	struct mv_vm *vm;
+	uint32_t generation;
+	struct mv_kvm kvm;
+	int vm_fd;
+	struct mv_guestmem mem;
+	struct mv_iobus pio, mmio;
+	struct mv_irq irq;
+	struct mv_vcpu *vcpus;
+	unsigned int ncpus;
+	struct mv_serial *serial;
+	struct mv_i8042 *i8042;
+	struct mv_rtc *rtc;
+	struct mv_acpi_pm *pm;
+	atomic_bool stop;
+	atomic_bool requested;
+	atomic_bool paused;
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	unsigned int npaused;
+	struct kvm_clock_data paused_clock;
+	_Atomic uint64_t exits[MV_EXIT__COUNT];
+	char error[256];     /* set by the first MV_REQ_ERROR */
+};
+
+int machine__create(struct mv_vm *vm, struct mv_machine **out, struct mv_err *err) MV_MUST_CHECK;
+int machine__run(struct mv_machine *m, struct mv_err *err) MV_MUST_CHECK;
+/* Stops and joins every vCPU thread (loop thread). */
+void machine__stop(struct mv_machine *m);
+void machine__destroy(struct mv_machine *m);
+/* Loop thread: vCPUs parked / running again; the guest clock stands still
+ * while paused. */
+int machine__pause(struct mv_machine *m, struct mv_err *err) MV_MUST_CHECK;
+int machine__resume(struct mv_machine *m, struct mv_err *err) MV_MUST_CHECK;
+/* Any thread: ask the loop to power off / reboot / fail the machine. Only
+ * the first request of a machine is posted. */
+void machine__request(struct mv_machine *m, enum mv_machine_request req, const char *why);
+
+/* vCPUs (core/vcpu.c) */
+int vcpu__create(struct mv_machine *m, struct mv_vcpu *v, unsigned int id, struct mv_err *err) MV_MUST_CHECK;
+int vcpu__start(struct mv_vcpu *v, struct mv_err *err) MV_MUST_CHECK;
+/* Makes KVM_RUN return soon (immediate_exit + signal). */
+void vcpu__kick(struct mv_vcpu *v);
+void vcpu__join(struct mv_vcpu *v);
+void vcpu__destroy(struct mv_vcpu *v);
+
+/* core/vm.c: the loop-thread side of machine__request. */
+void vm__on_machine_request(void *vm, uint64_t data);
+
+#endif

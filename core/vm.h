@@ -1,0 +1,112 @@
+/* A virtual machine: its configuration, its state, and the running machine
+ * (KVM VM, memory, devices, vCPU threads) that is created at start and
+ * created again on every guest reboot. All vm__ functions are called on the
+ * loop thread. */
+#ifndef MV_VM_H
+#define MV_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+#include "core/console.h"
+#include "core/err.h"
+#include "core/guestmem.h"
+#include "core/loop.h"
+
+struct mv_vm;
+
+enum mv_vm_state { MV_VM_CREATED, MV_VM_RUNNING, MV_VM_PAUSED, MV_VM_STOPPED };
+
+enum mv_stop_reason {
+	MV_STOP_NONE,
+	MV_STOP_POWEROFF,
+	MV_STOP_RESET,   /* reboot vetoed */
+	MV_STOP_PANIC,
+	MV_STOP_ERROR,
+	MV_STOP_KILLED,
+};
+
+enum mv_exit_kind {
+	MV_EXIT_IO,
+	MV_EXIT_MMIO,
+	MV_EXIT_HLT,
+	MV_EXIT_INTR,
+	MV_EXIT_SHUTDOWN,
+	MV_EXIT_OTHER,
+	MV_EXIT__COUNT,
+};
+
+struct mv_vm_config {
+	char *name;
+	unsigned int cpus;
+	uint64_t memory;
+	struct mv_memopts memopts;
+	char *kernel;
+	char *initrd;    /* may be NULL */
+	char *cmdline;   /* may be NULL */
+	struct mv_console_config console;
+};
+
+enum mv_vm_event {
+	MV_EV_STARTED,
+	MV_EV_STOPPED,   /* vm->stop_reason, vm->stop_code say why */
+	MV_EV_PAUSED,
+	MV_EV_RESUMED,
+	MV_EV_RESET,     /* guest asked to reboot; listener returns false to veto */
+};
+
+/* How the owner (the Lua layer) hears about a VM. Called on the loop thread. */
+struct mv_vm_listener {
+	bool (*event)(void *opaque, struct mv_vm *vm, enum mv_vm_event ev);
+	void (*console_line)(void *opaque, struct mv_vm *vm, const char *line, size_t len);
+	void *opaque;
+};
+
+struct mv_machine;
+
+struct mv_vm {
+	struct mv_vm_config cfg;
+	struct mv_loop *loop;
+	struct mv_vm_listener listener;
+	enum mv_vm_state state;
+	enum mv_stop_reason stop_reason;
+	int stop_code;
+	char stop_message[640];
+	unsigned int boots;
+	uint32_t generation;       /* bumped per machine; stale posts are ignored */
+	double start_time;         /* ev_now at first start */
+	uint64_t exits[MV_EXIT__COUNT]; /* totals of machines already torn down */
+	struct mv_console *console;
+	struct mv_machine *machine;  /* NULL unless running or paused */
+	struct mv_vm *next;          /* in the list of all VMs */
+};
+
+/* Takes ownership of cfg's strings (they must be malloc'ed). */
+int vm__create(struct mv_loop *loop, struct mv_vm_config *cfg, struct mv_vm **out, struct mv_err *err) MV_MUST_CHECK;
+/* Stops the VM if needed (reason killed) and frees it. */
+void vm__destroy(struct mv_vm *vm);
+void vm__config_free(struct mv_vm_config *cfg);
+
+int vm__start(struct mv_vm *vm, struct mv_err *err) MV_MUST_CHECK;
+int vm__pause(struct mv_vm *vm, struct mv_err *err) MV_MUST_CHECK;
+int vm__resume(struct mv_vm *vm, struct mv_err *err) MV_MUST_CHECK;
+/* Hard stop: vCPUs stopped, machine torn down, state stopped. */
+void vm__kill(struct mv_vm *vm, enum mv_stop_reason reason, int code);
+/* Reboot now (as if the guest asked). */
+int vm__reset(struct mv_vm *vm, struct mv_err *err) MV_MUST_CHECK;
+
+const char *vm__state_name(enum mv_vm_state s);
+const char *vm__stop_reason_name(enum mv_stop_reason r);
+const char *vm__exit_kind_name(enum mv_exit_kind k);
+/* Totals over all boots, including the running machine. */
+void vm__exit_counts(const struct mv_vm *vm, uint64_t out[MV_EXIT__COUNT]);
+
+/* Every VM created in this process, and how many are running or paused. */
+struct mv_vm *vm__first(void);
+unsigned int vm__count_active(void);
+/* Process exit status: 2 if a VM stopped on an unhandled panic, 1 if one
+ * stopped on an error, else 0. */
+int vm__exit_status(void);
+
+#endif

@@ -1,0 +1,47 @@
+/* The x86_64 guest physical address map. One place for every fixed address. */
+#ifndef MV_X86_LAYOUT_H
+#define MV_X86_LAYOUT_H
+
+#include "core/compiler.h"
+
+/* Low memory used during boot (all below 1 MiB, inside RAM). */
+#define LAYOUT_BOOT_GDT        0x0500ULL   /* GDT for the 64-bit/PVH entry */
+#define LAYOUT_PVH_INFO        0x6000ULL   /* hvm_start_info + memmap (PVH) */
+#define LAYOUT_ZERO_PAGE       0x7000ULL   /* struct boot_params */
+#define LAYOUT_PML4            0x9000ULL   /* identity page tables: PML4, PDPTE at +0x1000, PDEs at +0x2000.. (4 pages) */
+#define LAYOUT_PAGETABLE_END   0xE000ULL
+#define LAYOUT_CMDLINE         0x20000ULL
+#define LAYOUT_CMDLINE_MAX     0x10000ULL  /* 64 KiB incl. NUL */
+#define LAYOUT_EBDA_START      0x9FC00ULL  /* [EBDA, 1 MiB) reserved in e820 */
+#define LAYOUT_ACPI_START      0xE0000ULL  /* RSDP and tables: [0xE0000, 0x100000) */
+#define LAYOUT_ACPI_END        0x100000ULL
+#define LAYOUT_HIMEM_START     0x100000ULL /* protected-mode kernel load address */
+
+/* 32-bit MMIO hole: [3 GiB, 4 GiB). RAM above 3 GiB continues at 4 GiB. */
+#define LAYOUT_MMIO_HOLE_START 0xC0000000ULL
+#define LAYOUT_MMIO_HOLE_END   0x100000000ULL
+#define LAYOUT_PCI_MMIO32_START 0xC0000000ULL  /* PCI 32-bit BAR window */
+#define LAYOUT_PCI_MMIO32_END   0xE8000000ULL
+#define LAYOUT_ECAM_START      0xE8000000ULL   /* PCIe ECAM, 256 buses x 1 MiB */
+#define LAYOUT_ECAM_SIZE       0x10000000ULL
+#define LAYOUT_PLATFORM_MMIO   0xFE000000ULL   /* platform devices (GED, hotplug ctl) */
+#define LAYOUT_IOAPIC          0xFEC00000ULL
+#define LAYOUT_LAPIC           0xFEE00000ULL
+#define LAYOUT_KVM_IDENTITY_MAP 0xFEFFC000ULL  /* KVM_SET_IDENTITY_MAP_ADDR, 1 page */
+#define LAYOUT_KVM_TSS         0xFEFFD000ULL   /* KVM_SET_TSS_ADDR, 3 pages */
+
+/* Port I/O */
+#define LAYOUT_PORT_COM1       0x3F8
+#define LAYOUT_IRQ_COM1        4
+#define LAYOUT_PORT_I8042      0x60        /* 0x60 data, 0x64 command/status */
+#define LAYOUT_PORT_RTC        0x70        /* 0x70 index, 0x71 data */
+#define LAYOUT_IRQ_RTC         8
+#define LAYOUT_PORT_ACPI_SLEEP_CTL  0x600  /* FADT SLEEP_CONTROL_REG, 8 bit */
+#define LAYOUT_PORT_ACPI_SLEEP_STS  0x601  /* FADT SLEEP_STATUS_REG, 8 bit */
+#define LAYOUT_PORT_ACPI_RESET      0x602  /* FADT RESET_REG, 8 bit */
+#define LAYOUT_ACPI_RESET_VALUE     0x01
+#define LAYOUT_ACPI_S5_TYPE         5      /* \_S5_ sleep type; poweroff writes (5 << 2) | 0x20 */
+
+#define LAYOUT_IOAPIC_PINS     24
+
+#endif

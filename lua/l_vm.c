@@ -1,0 +1,383 @@
+/* core.vm_* : the C side of the Lua VM object (lua/lib/api.lua builds the
+ * user-facing methods on top). A handle is a full userdata over a struct
+ * mv_vm; it is created before the VM so a failure leaves nothing behind. */
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/vm.h"
+#include "lua/state.h"
+
+#define HANDLE_MT "moonvisor.vmhandle"
+
+struct vmhandle {
+	struct mv_vm *vm;   /* NULL once destroyed */
+	char name[64];
+	int self_ref;       /* registry ref to this userdata while the VM exists */
+};
+
+static lua_State *active_L; /* the running thread that entered C last */
+static int dispatch_ref = LUA_NOREF;
+
+static struct vmhandle *check_handle(lua_State *L, int idx)
+{
+	struct vmhandle *h = luaL_checkudata(L, idx, HANDLE_MT);
+
+	if (!h->vm)
+		luaL_error(L, "vm '%s' was destroyed", h->name);
+	active_L = L;
+	return h;
+}
+
+/* ---- events from C to Lua ---------------------------------------------- */
+
+static void push_stop_fields(lua_State *L, struct mv_vm *vm)
+{
+	lua_pushstring(L, vm__stop_reason_name(vm->stop_reason));
+	lua_setfield(L, -2, "reason");
+	lua_pushinteger(L, vm->stop_code);
+	lua_setfield(L, -2, "code");
+	if (vm->stop_message[0]) {
+		lua_pushstring(L, vm->stop_message);
+		lua_setfield(L, -2, "message");
+	}
+}
+
+static bool dispatch(struct vmhandle *h, const char *event, const char *line, size_t len)
+{
+	lua_State *L = active_L;
+	bool result = true;
+
+	if (!L || dispatch_ref == LUA_NOREF)
+		return true;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, dispatch_ref);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, h->self_ref);
+	lua_pushstring(L, event);
+	lua_createtable(L, 0, 4);
+	lua_pushstring(L, event);
+	lua_setfield(L, -2, "event");
+	if (line) {
+		lua_pushlstring(L, line, len);
+		lua_setfield(L, -2, "line");
+	}
+	if (strcmp(event, "stopped") == 0)
+		push_stop_fields(L, h->vm);
+	if (mvlua__pcall(L, 3, 1, "event dispatch")) {
+		result = !(lua_isboolean(L, -1) && !lua_toboolean(L, -1));
+		lua_pop(L, 1);
+	}
+	return result;
+}
+
+static bool on_vm_event(void *opaque, struct mv_vm *vm, enum mv_vm_event ev)
+{
+	static const char *const names[] = { "started", "stopped", "paused", "resumed", "reset" };
+	struct vmhandle *h = opaque;
+
+	if (ev == MV_EV_STOPPED && vm__count_active() == 0)
+		ev_break(vm->loop->ev, EVBREAK_ONE);
+	return dispatch(h, names[ev], NULL, 0);
+}
+
+static void on_console_line(void *opaque, struct mv_vm *vm, const char *line, size_t len)
+{
+	dispatch(opaque, "console", line, len);
+}
+
+/* ---- configuration table → struct mv_vm_config ------------------------- */
+
+static char *opt_string(lua_State *L, int t, const char *key)
+{
+	char *s = NULL;
+
+	if (lua_getfield(L, t, key) == LUA_TSTRING)
+		s = strdup(lua_tostring(L, -1));
+	lua_pop(L, 1);
+	return s;
+}
+
+static lua_Integer opt_integer(lua_State *L, int t, const char *key, lua_Integer dflt)
+{
+	lua_Integer v = dflt;
+
+	if (lua_getfield(L, t, key) == LUA_TNUMBER)
+		v = lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+
+static bool opt_bool(lua_State *L, int t, const char *key)
+{
+	bool v;
+
+	lua_getfield(L, t, key);
+	v = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+
+/* The table was validated and normalized by lua/lib/config.lua. */
+static void read_config(lua_State *L, int t, struct mv_vm_config *cfg)
+{
+	static const char *const sinks[] = { "stdio", "null", "file", "socket", NULL };
+	char *sink = opt_string(L, t, "serial");
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->name = opt_string(L, t, "name");
+	cfg->cpus = (unsigned int)opt_integer(L, t, "cpus", 1);
+	cfg->memory = (uint64_t)opt_integer(L, t, "memory", 0);
+	cfg->memopts.hugepages = opt_bool(L, t, "hugepages");
+	cfg->memopts.shared = opt_bool(L, t, "shared");
+	cfg->kernel = opt_string(L, t, "kernel");
+	cfg->initrd = opt_string(L, t, "initrd");
+	cfg->cmdline = opt_string(L, t, "cmdline");
+	cfg->console.sink = MV_CONSOLE_STDIO;
+	for (int i = 0; sink && sinks[i]; i++)
+		if (strcmp(sink, sinks[i]) == 0)
+			cfg->console.sink = (enum mv_console_sink)i;
+	cfg->console.path = opt_string(L, t, "serial_path");
+	free(sink);
+}
+
+static int l_vm_new(lua_State *L)
+{
+	struct mv_vm_config cfg;
+	struct mv_err err = { "" };
+	struct vmhandle *h;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	active_L = L;
+	h = lua_newuserdatauv(L, sizeof(*h), 0);
+	memset(h, 0, sizeof(*h));
+	h->self_ref = LUA_NOREF;
+	luaL_setmetatable(L, HANDLE_MT);
+	read_config(L, 1, &cfg);
+	snprintf(h->name, sizeof(h->name), "%s", cfg.name ? cfg.name : "?");
+	if (vm__create(mvlua__loop(), &cfg, &h->vm, &err) < 0) {
+		vm__config_free(&cfg);
+		lua_pushnil(L);
+		lua_pushstring(L, err.msg);
+		return 2;
+	}
+	lua_pushvalue(L, -1);
+	h->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	h->vm->listener = (struct mv_vm_listener){ on_vm_event, on_console_line, h };
+	return 1;
+}
+
+static int push_result(lua_State *L, int ret, const struct mv_err *err)
+{
+	if (ret < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, err->msg);
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_vm_start(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	struct mv_err err = { "" };
+
+	return push_result(L, vm__start(h->vm, &err), &err);
+}
+
+static int l_vm_pause(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	struct mv_err err = { "" };
+
+	return push_result(L, vm__pause(h->vm, &err), &err);
+}
+
+static int l_vm_resume(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	struct mv_err err = { "" };
+
+	return push_result(L, vm__resume(h->vm, &err), &err);
+}
+
+static int l_vm_reset(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	struct mv_err err = { "" };
+
+	return push_result(L, vm__reset(h->vm, &err), &err);
+}
+
+static int l_vm_kill(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+
+	vm__kill(h->vm, MV_STOP_KILLED, 0);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int l_vm_state(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+
+	lua_pushstring(L, vm__state_name(h->vm->state));
+	return 1;
+}
+
+static void set_int(lua_State *L, const char *k, lua_Integer v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, -2, k);
+}
+
+static int l_vm_info(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	struct mv_vm *vm = h->vm;
+	uint64_t exits[MV_EXIT__COUNT];
+
+	lua_createtable(L, 0, 10);
+	lua_pushstring(L, vm->cfg.name);
+	lua_setfield(L, -2, "name");
+	lua_pushstring(L, vm__state_name(vm->state));
+	lua_setfield(L, -2, "state");
+	set_int(L, "cpus", vm->cfg.cpus);
+	set_int(L, "memory", (lua_Integer)vm->cfg.memory);
+	set_int(L, "boots", vm->boots);
+	lua_pushnumber(L, vm->state == MV_VM_RUNNING || vm->state == MV_VM_PAUSED
+				  ? ev_now(vm->loop->ev) - vm->start_time : 0);
+	lua_setfield(L, -2, "uptime");
+	if (vm->state == MV_VM_STOPPED) {
+		lua_pushstring(L, vm__stop_reason_name(vm->stop_reason));
+		lua_setfield(L, -2, "stop_reason");
+	}
+	vm__exit_counts(vm, exits);
+	lua_createtable(L, 0, MV_EXIT__COUNT);
+	for (int k = 0; k < MV_EXIT__COUNT; k++)
+		set_int(L, vm__exit_kind_name(k), (lua_Integer)exits[k]);
+	lua_setfield(L, -2, "exits");
+	return 1;
+}
+
+static void push_line(void *opaque, const char *line, size_t len)
+{
+	lua_State *L = opaque;
+
+	lua_pushlstring(L, line, len);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+}
+
+static int l_vm_console_tail(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	lua_Integer n = luaL_optinteger(L, 2, 20);
+
+	luaL_argcheck(L, n >= 0, 2, "must be >= 0");
+	console__flush(h->vm->console);
+	lua_newtable(L);
+	console__tail(h->vm->console, (size_t)n, push_line, L);
+	return 1;
+}
+
+static int l_vm_console_write(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	size_t len;
+	const char *s = luaL_checklstring(L, 2, &len);
+
+	if (console__send(h->vm->console, s, len) < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, "console input buffer is full: the guest is not reading");
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static void release(lua_State *L, struct vmhandle *h)
+{
+	if (h->vm) {
+		vm__destroy(h->vm);
+		h->vm = NULL;
+	}
+	if (h->self_ref != LUA_NOREF) {
+		luaL_unref(L, LUA_REGISTRYINDEX, h->self_ref);
+		h->self_ref = LUA_NOREF;
+	}
+}
+
+static int l_vm_destroy(lua_State *L)
+{
+	struct vmhandle *h = luaL_checkudata(L, 1, HANDLE_MT);
+
+	active_L = L;
+	release(L, h);
+	return 0;
+}
+
+static int l_handle_gc(lua_State *L)
+{
+	struct vmhandle *h = luaL_checkudata(L, 1, HANDLE_MT);
+
+	/* only reached once unreferenced: never while the VM exists, or at exit */
+	if (h->vm)
+		vm__destroy(h->vm);
+	h->vm = NULL;
+	return 0;
+}
+
+static int l_set_dispatch(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_pushvalue(L, 1);
+	if (dispatch_ref != LUA_NOREF)
+		luaL_unref(L, LUA_REGISTRYINDEX, dispatch_ref);
+	dispatch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+/* Runs the loop until no VM is running or paused. */
+static int l_run(lua_State *L)
+{
+	struct mv_loop *loop = mvlua__loop();
+
+	active_L = L;
+	loop__drain(loop);
+	while (vm__count_active() > 0) {
+		ev_run(loop->ev, EVRUN_ONCE);
+		active_L = L;
+	}
+	return 0;
+}
+
+static int l_count_active(lua_State *L)
+{
+	lua_pushinteger(L, vm__count_active());
+	return 1;
+}
+
+static int l_exit_status(lua_State *L)
+{
+	lua_pushinteger(L, vm__exit_status());
+	return 1;
+}
+
+void mvlua__register_vm(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{ "vm_new", l_vm_new }, { "vm_start", l_vm_start }, { "vm_pause", l_vm_pause },
+		{ "vm_resume", l_vm_resume }, { "vm_reset", l_vm_reset }, { "vm_kill", l_vm_kill },
+		{ "vm_state", l_vm_state }, { "vm_info", l_vm_info }, { "vm_destroy", l_vm_destroy },
+		{ "vm_console_tail", l_vm_console_tail }, { "vm_console_write", l_vm_console_write },
+		{ "set_dispatch", l_set_dispatch }, { "run", l_run }, { "count_active", l_count_active },
+		{ "exit_status", l_exit_status }, { NULL, NULL },
+	};
+
+	if (luaL_newmetatable(L, HANDLE_MT)) {
+		lua_pushcfunction(L, l_handle_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_pop(L, 1);
+	luaL_setfuncs(L, fns, 0);
+}

@@ -1,0 +1,189 @@
+-- Strict validation of the table given to mv.vm{}.
+-- validate(t, core) returns a normalized table for the C core, or
+-- nil, message. Messages name the field, the value and what was expected;
+-- the caller raises them at the user's line.
+local M = {}
+
+local MAX_CPUS = 254        -- xAPIC IDs in the MADT
+local MIN_MEMORY = 16 * 1024 * 1024
+
+local function levenshtein(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- "did you mean" for an unknown key among the valid ones
+function M.suggest(key, valid)
+  local best, best_d
+  for _, k in ipairs(valid) do
+    local d = levenshtein(key, k)
+    if not best_d or d < best_d then best, best_d = k, d end
+  end
+  if best and best_d <= math.max(2, #key // 3) then
+    return string.format(" (did you mean '%s'?)", best)
+  end
+  return string.format(" (valid fields: %s)", table.concat(valid, ", "))
+end
+
+local function check_keys(t, valid, where)
+  local set = {}
+  for _, k in ipairs(valid) do set[k] = true end
+  for k in pairs(t) do
+    if type(k) ~= "string" then
+      return nil, string.format("%s: unexpected non-string key %s", where, tostring(k))
+    end
+    if not set[k] then
+      return nil, string.format("%s: unknown field '%s'%s", where, k, M.suggest(k, valid))
+    end
+  end
+  return true
+end
+
+local function describe(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  return tostring(v)
+end
+
+function M.size(v, field, core)
+  if math.type(v) == "integer" then
+    if v < 0 then return nil, string.format("%s = %d must not be negative", field, v) end
+    return v
+  elseif type(v) == "number" then
+    return nil, string.format("%s = %s must be a whole number of bytes", field, describe(v))
+  elseif type(v) == "string" then
+    local n, err = core.parse_size(v)
+    if not n then return nil, string.format("%s = %s: %s", field, describe(v), err) end
+    return n
+  end
+  return nil, string.format("%s must be a size (number or string like \"512M\"), got %s", field, type(v))
+end
+
+local function check_type(t, key, want, where)
+  local v = t[key]
+  if v ~= nil and type(v) ~= want then
+    return nil, string.format("%s: %s must be a %s, got %s (%s)", where, key, want, type(v), describe(v))
+  end
+  return true
+end
+
+local function validate_memory(v, out, core)
+  local size = v
+  if type(v) == "table" then
+    local ok, err = check_keys(v, { "size", "hugepages", "shared" }, "memory")
+    if not ok then return nil, err end
+    for _, k in ipairs { "hugepages", "shared" } do
+      ok, err = check_type(v, k, "boolean", "memory")
+      if not ok then return nil, err end
+    end
+    if v.size == nil then return nil, "memory: size is required" end
+    size = v.size
+    out.hugepages, out.shared = v.hugepages or false, v.shared or false
+  end
+  local n, err = M.size(size, "memory", core)
+  if not n then return nil, err end
+  if n < MIN_MEMORY then
+    return nil, string.format("memory = %s is too small (at least 16M)", describe(size))
+  end
+  out.memory = n
+  return true
+end
+
+local function validate_serial(v, out)
+  if v == nil or v == "stdio" or v == "null" then
+    out.serial = v or "stdio"
+    return true
+  end
+  if type(v) == "table" then
+    local ok, err = check_keys(v, { "file", "socket" }, "serial")
+    if not ok then return nil, err end
+    local kind = v.file and "file" or v.socket and "socket"
+    if not kind or (v.file and v.socket) then
+      return nil, "serial: give exactly one of { file = PATH } or { socket = PATH }"
+    end
+    if type(v[kind]) ~= "string" or v[kind] == "" then
+      return nil, string.format("serial: %s must be a path string", kind)
+    end
+    out.serial, out.serial_path = kind, v[kind]
+    return true
+  end
+  return nil, string.format('serial = %s: use "stdio", "null", { file = PATH } or { socket = PATH }', describe(v))
+end
+
+local function validate_cpus(v, out)
+  if v == nil then out.cpus = 1 return true end
+  if math.type(v) ~= "integer" then
+    return nil, string.format("cpus = %s must be an integer", describe(v))
+  end
+  if v < 1 or v > MAX_CPUS then
+    return nil, string.format("cpus = %d is out of range (1..%d)", v, MAX_CPUS)
+  end
+  out.cpus = v
+  return true
+end
+
+local function file_size(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local size = f:seek("end")
+  f:close()
+  return size
+end
+
+local function validate_boot(t, out, core)
+  if t.kernel == nil then return nil, "kernel is required (path to a bzImage or ELF vmlinux)" end
+  local info, err = core.probe_kernel(t.kernel)
+  if not info then return nil, err end
+  out.kernel = t.kernel
+  if t.initrd ~= nil then
+    local size, ferr = file_size(t.initrd)
+    if not size then return nil, "initrd: " .. ferr end
+    if size >= out.memory then
+      return nil, string.format("initrd %s (%d bytes) is larger than memory (%d bytes)", t.initrd, size, out.memory)
+    end
+    out.initrd = t.initrd
+  end
+  out.cmdline = t.cmdline or "console=ttyS0"
+  if info.cmdline_size and info.cmdline_size > 0 and #out.cmdline > info.cmdline_size then
+    return nil, string.format("cmdline is %d bytes, the kernel accepts at most %d", #out.cmdline, info.cmdline_size)
+  end
+  return true
+end
+
+M.fields = { "name", "cpus", "memory", "kernel", "initrd", "cmdline", "serial" }
+
+local counter = 0
+
+function M.validate(t, core)
+  if type(t) ~= "table" then
+    return nil, string.format("mv.vm expects a table, got %s", type(t))
+  end
+  local ok, err = check_keys(t, M.fields, "mv.vm")
+  if not ok then return nil, err end
+  for _, k in ipairs { "name", "kernel", "initrd", "cmdline" } do
+    ok, err = check_type(t, k, "string", "mv.vm")
+    if not ok then return nil, err end
+  end
+  local out = {}
+  counter = counter + 1
+  out.name = t.name or ("vm" .. counter)
+  if out.name == "" or #out.name > 63 then
+    return nil, string.format("name = %s must be 1 to 63 characters", describe(t.name))
+  end
+  ok, err = validate_cpus(t.cpus, out)
+  if ok then ok, err = validate_memory(t.memory == nil and "512M" or t.memory, out, core) end
+  if ok then ok, err = validate_serial(t.serial, out) end
+  if ok then ok, err = validate_boot(t, out, core) end
+  if not ok then return nil, err end
+  return out
+end
+
+return M

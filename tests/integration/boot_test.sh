@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The default guest boots under moonvisor with 1, 2 and 4 vCPUs and 128M, 1G
+# and 5G of memory (5G puts RAM above the 4 GiB hole); the guest sees that
+# many CPUs and about that much memory, its clock is within a minute of the
+# host's, and `poweroff` in the guest ends moonvisor with status 0.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+bin=$(moonvisor_bin)
+guest_dir >/dev/null
+work=$(test_workdir boot)
+cmd='echo cpus=$(grep -c ^processor /proc/cpuinfo); echo memtotal_kb=$(awk "/MemTotal/{print \$2}" /proc/meminfo); echo epoch=$(date +%s)'
+
+check_boot() {
+	local cpus=$1 mem=$2 mem_kb=$3 log=$work/boot-$1-$2.log rc=0 got
+	run_logged 300 "$log" "$bin" "$MV_SOURCE_DIR/tests/integration/guest.lua" "cpus=$cpus" "memory=$mem" -- "$cmd" || rc=$?
+	expect_status "moonvisor (cpus=$cpus memory=$mem)" 0 "$rc"
+	expect_line "$log" '^moonvisor-guest: ready' "marker, cpus=$cpus memory=$mem"
+	expect_line "$log" "^cpus=$cpus\$" "guest sees $cpus CPUs"
+	expect_line "$log" '^moonvisor-guest: exit status 0' "command ran, cpus=$cpus memory=$mem"
+	got=$(tr -d '\r' <"$log" | sed -n 's/^memtotal_kb=//p' | head -n1)
+	# MemTotal excludes the kernel image and reserved memory: expect 80..100%
+	if [ -z "$got" ] || [ "$got" -gt "$mem_kb" ] || [ "$got" -lt $((mem_kb * 80 / 100)) ]; then
+		_mv_failures+=("memory=$mem: guest MemTotal ${got:-missing} kB, expected 80-100% of $mem_kb kB")
+	fi
+	local guest_epoch host_epoch
+	guest_epoch=$(tr -d '\r' <"$log" | sed -n 's/^epoch=//p' | head -n1)
+	host_epoch=$(date +%s)
+	if [ -z "$guest_epoch" ] || [ $((host_epoch - guest_epoch)) -gt 60 ] || [ $((guest_epoch - host_epoch)) -gt 60 ]; then
+		_mv_failures+=("guest clock ${guest_epoch:-missing} is not within 60 s of the host's $host_epoch")
+	fi
+	cat "$log" >>"$work/all.log"
+}
+
+: >"$work/all.log"
+check_boot 1 128M $((128 * 1024))
+check_boot 2 1G $((1024 * 1024))
+check_boot 4 5G $((5 * 1024 * 1024))
+finish "$work/all.log"

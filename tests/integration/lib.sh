@@ -1,0 +1,109 @@
+# shellcheck shell=bash
+# Helpers shared by the integration tests (tests/integration/*_test.sh).
+# Source it after `set -euo pipefail`. Tests run under scripts/with-kvm:
+# on the host with hardware KVM, or in the nested VM (MV_VMTEST=1) where
+# the host file system is read-only except $MV_BUILD_DIR, $MV_OUT, /tmp.
+#
+#   guest_dir                   dir of the default guest (vmlinuz, initrd.img)
+#   moonvisor_bin               path of the built moonvisor binary
+#   test_workdir NAME           a writable dir for this test's files
+#   run_logged SECS LOG CMD...  run CMD (stdin /dev/null), stdout+stderr
+#                               streamed and saved to LOG; CMD's status
+#                               (124 on timeout)
+#   qemu_boot_guest SECS LOG GUEST_CMD [QEMU ARGS...]
+#                               boot the default guest with QEMU microvm/KVM
+#   expect_line LOG ERE [WHAT]  some line of LOG (CRs removed) matches ERE
+#   expect_status WHAT WANT GOT
+#   add_failure MSG             record a failed expectation of your own
+#   finish LOG                  exit 1 (printing failures and LOG) if an
+#                               expectation failed, else print PASS
+#   fail MSG / skip MSG         exit 1 / exit 77 (ctest: skipped)
+
+MV_SOURCE_DIR=${MV_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+MV_BUILD_DIR=${MV_BUILD_DIR:-$MV_SOURCE_DIR/build}
+TEST_NAME=${TEST_NAME:-$(basename "$0" .sh)}
+_mv_failures=()
+
+say() { printf '%s: %s\n' "$TEST_NAME" "$*" >&2; }
+fail() { printf '%s: FAIL: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
+skip() { printf '%s: SKIPPED: %s\n' "$TEST_NAME" "$*" >&2; exit 77; }
+
+guest_dir() {
+	local dir
+	dir=$("$MV_SOURCE_DIR/scripts/guest-image.sh" 2>/dev/null | tail -n1) ||
+		fail "scripts/guest-image.sh failed; run it by hand to see why"
+	[ -f "$dir/vmlinuz" ] && [ -f "$dir/initrd.img" ] || fail "no guest image in '$dir'"
+	printf '%s\n' "$dir"
+}
+
+moonvisor_bin() {
+	local bin=$MV_BUILD_DIR/moonvisor
+	[ -x "$bin" ] || fail "moonvisor binary not found at $bin (build first: cmake --build build)"
+	printf '%s\n' "$bin"
+}
+
+test_workdir() {
+	local dir
+	if [ -n "${MV_OUT:-}" ]; then
+		dir=$MV_OUT/$1
+		mkdir -p "$dir"
+	else
+		dir=$(mktemp -d "${TMPDIR:-/tmp}/mv-$1.XXXXXX")
+	fi
+	printf '%s\n' "$dir"
+}
+
+run_logged() {
+	local secs=$1 log=$2 rc
+	shift 2
+	say "running: $*"
+	set +e
+	timeout -k 5 "$secs" "$@" </dev/null 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" != 124 ] || say "timed out after ${secs}s: $1"
+	return "$rc"
+}
+
+qemu_boot_guest() {
+	local secs=$1 log=$2 cmd=$3 guest
+	shift 3
+	guest=$(guest_dir)
+	run_logged "$secs" "$log" qemu-system-x86_64 -M microvm -accel kvm -cpu host \
+		-smp 1 -m 256M -nodefaults -no-user-config -display none -no-reboot \
+		-serial stdio -kernel "$guest/vmlinuz" -initrd "$guest/initrd.img" \
+		-append "console=ttyS0 panic=-1 -- $cmd" "$@"
+}
+
+expect_line() {
+	local log=$1 ere=$2 what=${3:-}
+	if tr -d '\r' <"$log" | grep -qE -- "$ere"; then
+		return 0
+	fi
+	_mv_failures+=("expected a line matching /$ere/${what:+ ($what)}")
+	return 0
+}
+
+add_failure() {
+	_mv_failures+=("$*")
+}
+
+expect_status() {
+	[ "$3" = "$2" ] || _mv_failures+=("expected $1 to exit with status $2, got $3")
+}
+
+finish() {
+	local log=$1 f
+	if [ ${#_mv_failures[@]} -eq 0 ]; then
+		say "PASS"
+		exit 0
+	fi
+	{
+		printf '%s: FAIL\n' "$TEST_NAME"
+		for f in "${_mv_failures[@]}"; do printf '  %s\n' "$f"; done
+		printf -- '--- captured console (%s) ---\n' "$log"
+		tr -d '\r' <"$log"
+		printf -- '--- end of console ---\n'
+	} >&2
+	exit 1
+}
