@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/x86/acpi.h"
 #include "core/x86/boot.h"
+#include "core/x86/firmware.h"
 #include "core/x86/layout.h"
 #include "core/x86/regs.h"
 #include "devices/legacy/acpi_pm.h"
@@ -139,6 +140,10 @@ static int load_guest(struct mv_machine *m, struct mv_boot_entry *entry, struct 
 	ret = acpi__build(&m->mem, &acpi, &req.acpi_rsdp, err);
 	if (ret < 0)
 		return ret;
+	ret = firmware__install(&m->mem);
+	if (ret < 0)
+		return err__set(err, ret, "installing the reset vector: guest RAM does not cover 0x%llx",
+				FIRMWARE_RESET_VECTOR);
 	return boot__load(&m->mem, &req, entry, err);
 }
 

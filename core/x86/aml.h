@@ -25,7 +25,10 @@
  *
  * Names are ASL-style strings: "\\" root prefix, "^" parent prefixes, then
  * dot-separated segments of 1-4 chars [A-Z_][A-Z0-9_]* (padded with '_':
- * "S8" is "S8__"). */
+ * "S8" is "S8__").
+ *
+ * aml.c: buffer, encodings, names, PkgLength objects; aml_ops.c: operators,
+ * regions, mutexes; aml_res.c: resource descriptors. */
 #ifndef MV_X86_AML_H
 #define MV_X86_AML_H
 
@@ -118,7 +121,7 @@ void aml__else_end(struct mv_aml *a, size_t at);
 size_t aml__while_begin(struct mv_aml *a); /* then: predicate, body */
 void aml__while_end(struct mv_aml *a, size_t at);
 
-/* Operators (operands follow, in this order). */
+/* Operators (operands follow, in this order; in aml_ops.c). */
 void aml__return(struct mv_aml *a);   /* value */
 void aml__store(struct mv_aml *a);    /* source, target */
 void aml__notify(struct mv_aml *a);   /* object, value */
@@ -141,7 +144,7 @@ void aml__derefof(struct mv_aml *a);  /* reference */
 void aml__create_dword_field(struct mv_aml *a); /* buffer, byte index, then aml__path(new name) */
 void aml__create_qword_field(struct mv_aml *a); /* buffer, byte index, then aml__path(new name) */
 
-/* Operation regions and fields. */
+/* Operation regions (aml_ops.c) and fields. */
 enum mv_aml_region_space {
 	AML_SYSTEM_MEMORY = 0,
 	AML_SYSTEM_IO = 1,

@@ -34,7 +34,7 @@
 struct guest {
 	struct mv_guestmem mem;
 	uint8_t *ram;
-	char paths[8][32];
+	char paths[10][32];
 	unsigned int npaths;
 	struct mv_err err;
 };
@@ -64,9 +64,11 @@ static int teardown(void **state)
 
 static const char *write_tmp(struct guest *g, const void *buf, size_t len)
 {
-	char *path = g->paths[g->npaths++];
+	char *path;
 	int fd;
 
+	assert_true(g->npaths < ARRAY_SIZE(g->paths));
+	path = g->paths[g->npaths++];
 	strcpy(path, "/tmp/mvboot-XXXXXX");
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -305,6 +307,8 @@ static void test_probe_missing(void **state)
 
 	assert_int_equal(probe(g, "/nonexistent/mv-kernel", &info), -ENOENT);
 	assert_string_equal(g->err.msg, "kernel /nonexistent/mv-kernel: No such file or directory");
+	assert_int_equal(probe(g, "/tmp", &info), -EINVAL);
+	assert_string_equal(g->err.msg, "kernel /tmp: not a regular file");
 }
 
 static void test_probe_elf_aarch64(void **state)
@@ -476,6 +480,9 @@ static void test_load_cmdline_too_long(void **state)
 	cmdline[3000] = '\0';
 	assert_int_equal(load(g, bz_file(g, &bz_default), NULL, cmdline, &e), -E2BIG);
 	assert_msg(&g->err, "command line is 3000 bytes, longer than the 2047 bytes kernel /tmp/mvboot-");
+	cmdline[2048] = '\0';
+	assert_int_equal(load(g, bz_file(g, &bz_default), NULL, cmdline, &e), -E2BIG);
+	assert_msg(&g->err, "command line is 2048 bytes, longer than the 2047 bytes");
 	memset(cmdline, 'b', 2047);
 	cmdline[2047] = '\0';
 	assert_int_equal(load(g, bz_file(g, &bz_default), NULL, cmdline, &e), 0);
