@@ -58,6 +58,8 @@ struct mv_console {
 	size_t ring_head, ring_count;
 	mv_console_line_fn line_cb;
 	void *line_opaque;
+	void (*data_cb)(void *opaque);
+	void *data_opaque;
 };
 
 static void push_input(struct mv_console *c);
@@ -164,6 +166,20 @@ void console__flush(struct mv_console *c)
 		return;
 	to_sink(c, chunk, len);
 	split_lines(c, chunk, len);
+	if (c->data_cb)
+		c->data_cb(c->data_opaque);
+}
+
+void console__set_data_cb(struct mv_console *c, void (*fn)(void *opaque), void *opaque)
+{
+	c->data_cb = fn;
+	c->data_opaque = opaque;
+}
+
+const char *console__partial(const struct mv_console *c, size_t *len)
+{
+	*len = c->line_len;
+	return c->line;
 }
 
 static void out_ready_cb(struct ev_loop *ev, ev_async *w, int revents)

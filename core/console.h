@@ -44,6 +44,11 @@ void console__set_input(struct mv_console *c, mv_console_input_fn input, void *o
 void console__set_line_cb(struct mv_console *c, mv_console_line_fn fn, void *opaque);
 /* Loop thread: bytes for the guest (from Lua or a socket client). */
 int console__send(struct mv_console *c, const void *buf, size_t len) MV_MUST_CHECK;
+/* Loop thread: called after each batch of output has been split into lines
+ * (so a partial line, e.g. a shell prompt, can be matched). */
+void console__set_data_cb(struct mv_console *c, void (*fn)(void *opaque), void *opaque);
+/* The line being received (no newline yet); *len set, not NUL-terminated. */
+const char *console__partial(const struct mv_console *c, size_t *len);
 /* The last n complete lines, oldest first: calls fn for each; returns count. */
 size_t console__tail(const struct mv_console *c, size_t n, mv_console_line_fn fn, void *opaque);
 

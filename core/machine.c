@@ -19,6 +19,7 @@
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/rtc.h"
 #include "devices/legacy/serial.h"
+#include "devices/platform/ged.h"
 
 static void kvm_set_level(void *opaque, unsigned int gsi, int level)
 {
@@ -116,6 +117,7 @@ static int create_devices(struct mv_machine *m, struct mv_err *err)
 	struct mv_i8042_params kp = { .irq = m->irq, .gsi = 1, .reset = guest_reset, .opaque = m };
 	struct mv_rtc_params rp = { .now = NULL, .opaque = m };
 	struct mv_acpi_pm_params pp = { .poweroff = guest_poweroff, .reset = guest_reset, .opaque = m };
+	struct mv_ged_params gp = { .irq = m->irq, .gsi = LAYOUT_IRQ_GED };
 	int ret;
 
 	ret = serial__create(&m->pio, &sp, &m->serial, err);
@@ -125,13 +127,18 @@ static int create_devices(struct mv_machine *m, struct mv_err *err)
 		ret = rtc__create(&m->pio, &rp, &m->rtc, err);
 	if (!ret)
 		ret = acpi_pm__create(&m->pio, &pp, &m->pm, err);
+	if (!ret)
+		ret = ged__create(&m->mmio, &gp, &m->ged, err);
 	return ret;
 }
 
 static int load_guest(struct mv_machine *m, struct mv_boot_entry *entry, struct mv_err *err)
 {
 	const struct mv_vm_config *cfg = &m->vm->cfg;
-	struct mv_acpi_config acpi = { .ncpus = m->ncpus };
+	const struct mv_acpi_dsdt_hook dsdt_hooks[] = { { ged__dsdt_hook, m->ged } };
+	struct mv_acpi_config acpi = {
+		.ncpus = m->ncpus, .dsdt_hooks = dsdt_hooks, .ndsdt_hooks = ARRAY_SIZE(dsdt_hooks),
+	};
 	struct mv_boot_request req = {
 		.kernel_path = cfg->kernel, .initrd_path = cfg->initrd, .cmdline = cfg->cmdline,
 	};
@@ -234,6 +241,7 @@ void machine__destroy(struct mv_machine *m)
 	for (unsigned int i = 0; i < m->ncpus && m->vcpus; i++)
 		vcpu__destroy(&m->vcpus[i]);
 	free(m->vcpus);
+	ged__destroy(m->ged);
 	acpi_pm__destroy(m->pm);
 	rtc__destroy(m->rtc);
 	i8042__destroy(m->i8042);
@@ -301,4 +309,12 @@ void machine__request(struct mv_machine *m, enum mv_machine_request req, const c
 	pr_debug("vm %s: request %d (%s)", m->vm->cfg.name, req, why ? why : "");
 	if (loop__post(m->vm->loop, vm__on_machine_request, m->vm, ((uint64_t)m->generation << 8) | req) < 0)
 		pr_err("cannot post request %d: out of memory", req);
+}
+
+int machine__power_button(struct mv_machine *m)
+{
+	if (!m->ged)
+		return -ENODEV;
+	ged__raise(m->ged, GED_EVENT_POWER_BUTTON);
+	return 0;
 }

@@ -36,6 +36,7 @@ struct mv_serial;
 struct mv_i8042;
 struct mv_rtc;
 struct mv_acpi_pm;
+struct mv_ged;
 
 struct mv_machine {
 	struct mv_vm *vm;
@@ -51,6 +52,7 @@ struct mv_machine {
 	struct mv_i8042 *i8042;
 	struct mv_rtc *rtc;
 	struct mv_acpi_pm *pm;
+	struct mv_ged *ged;
 	atomic_bool stop;
 	atomic_bool requested;
 	atomic_bool paused;
@@ -74,6 +76,9 @@ int machine__resume(struct mv_machine *m, struct mv_err *err) MV_MUST_CHECK;
 /* Any thread: ask the loop to power off / reboot / fail the machine. Only
  * the first request of a machine is posted. */
 void machine__request(struct mv_machine *m, enum mv_machine_request req, const char *why);
+/* Any thread: presses the ACPI power button (a GED event); the guest
+ * decides what to do. -ENODEV if the machine has no GED. */
+int machine__power_button(struct mv_machine *m) MV_MUST_CHECK;
 
 /* vCPUs (core/vcpu.c) */
 int vcpu__create(struct mv_machine *m, struct mv_vcpu *v, unsigned int id, struct mv_err *err) MV_MUST_CHECK;

@@ -67,45 +67,26 @@ static int report_lua_error(lua_State *L, const char *script)
 	return EXIT_SCRIPT_ERROR;
 }
 
-static int msgh(lua_State *L)
-{
-	const char *msg = lua_tostring(L, 1);
-
-	if (log__level() >= MV_LOG_INFO)
-		luaL_traceback(L, L, msg, 1);
-	else if (!msg)
-		lua_pushliteral(L, "(error object is not a string)");
-	else
-		lua_settop(L, 1);
-	return 1;
-}
-
+/* The script's top level runs as the main task (so it may wait), then the
+ * loop runs until every VM has stopped: mv._main in lua/lib/api.lua. */
 static int run_script(lua_State *L, int argc, char **argv, int script)
 {
 	int nargs = argc - script - 1;
 
-	lua_pushcfunction(L, msgh);
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "moonvisor");
+	lua_call(L, 1, 1);
+	lua_getfield(L, -1, "_main");
 	if (luaL_loadfile(L, argv[script]) != LUA_OK)
 		return report_lua_error(L, argv[script]);
 	luaL_checkstack(L, nargs, "too many arguments");
 	for (int i = script + 1; i < argc; i++)
 		lua_pushstring(L, argv[i]);
-	if (lua_pcall(L, nargs, 0, -nargs - 2) != LUA_OK)
+	if (lua_pcall(L, nargs + 1, 2, 0) != LUA_OK)
 		return report_lua_error(L, argv[script]);
-	lua_pop(L, 1);
-	return 0;
-}
-
-static int run_loop(lua_State *L)
-{
-	lua_getglobal(L, "require");
-	lua_pushliteral(L, "moonvisor");
-	if (lua_pcall(L, 1, 1, 0) != LUA_OK)
-		return report_lua_error(L, "");
-	lua_getfield(L, -1, "run");
-	if (lua_pcall(L, 0, 0, 0) != LUA_OK)
-		return report_lua_error(L, "");
-	lua_pop(L, 1);
+	if (lua_isnil(L, -2))
+		return report_lua_error(L, argv[script]);
+	lua_pop(L, 3);
 	return 0;
 }
 
@@ -172,8 +153,6 @@ int main(int argc, char **argv)
 	ev_unref(loop->ev);
 	set_arg_table(L, argc, argv, script);
 	status = run_script(L, argc, argv, script);
-	if (status == 0)
-		status = run_loop(L);
 	if (status == 0)
 		status = stop_signal ? 128 + stop_signal : vm__exit_status();
 	lua_close(L);

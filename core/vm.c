@@ -56,6 +56,14 @@ static void console_line(void *opaque, const char *line, size_t len)
 		vm->listener.console_line(vm->listener.opaque, vm, line, len);
 }
 
+static void console_data(void *opaque)
+{
+	struct mv_vm *vm = opaque;
+
+	if (vm->listener.console_data)
+		vm->listener.console_data(vm->listener.opaque, vm);
+}
+
 int vm__create(struct mv_loop *loop, struct mv_vm_config *cfg, struct mv_vm **out, struct mv_err *err)
 {
 	struct mv_vm *vm = calloc(1, sizeof(*vm));
@@ -73,6 +81,7 @@ int vm__create(struct mv_loop *loop, struct mv_vm_config *cfg, struct mv_vm **ou
 		return ret;
 	}
 	console__set_line_cb(vm->console, console_line, vm);
+	console__set_data_cb(vm->console, console_data, vm);
 	vm->next = all_vms;
 	all_vms = vm;
 	*out = vm;
@@ -167,6 +176,18 @@ int vm__reset(struct mv_vm *vm, struct mv_err *err)
 	if (vm->state != MV_VM_RUNNING && vm->state != MV_VM_PAUSED)
 		return err__set(err, -EINVAL, "vm '%s' is %s, not running", vm->cfg.name, vm__state_name(vm->state));
 	return reboot(vm, err);
+}
+
+int vm__power_button(struct mv_vm *vm, struct mv_err *err)
+{
+	int ret;
+
+	if (vm->state != MV_VM_RUNNING && vm->state != MV_VM_PAUSED)
+		return err__set(err, -EINVAL, "vm '%s' is %s, not running", vm->cfg.name, vm__state_name(vm->state));
+	ret = machine__power_button(vm->machine);
+	if (ret < 0)
+		return err__set(err, ret, "vm '%s' has no ACPI power button", vm->cfg.name);
+	return 0;
 }
 
 static void on_guest_reset(struct mv_vm *vm)

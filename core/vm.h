@@ -60,6 +60,7 @@ enum mv_vm_event {
 struct mv_vm_listener {
 	bool (*event)(void *opaque, struct mv_vm *vm, enum mv_vm_event ev);
 	void (*console_line)(void *opaque, struct mv_vm *vm, const char *line, size_t len);
+	void (*console_data)(void *opaque, struct mv_vm *vm);
 	void *opaque;
 };
 
@@ -95,6 +96,12 @@ int vm__resume(struct mv_vm *vm, struct mv_err *err) MV_MUST_CHECK;
 void vm__kill(struct mv_vm *vm, enum mv_stop_reason reason, int code);
 /* Reboot now (as if the guest asked). */
 int vm__reset(struct mv_vm *vm, struct mv_err *err) MV_MUST_CHECK;
+/* Presses the guest's ACPI power button and returns at once: the guest
+ * decides whether and when to power off (the VM then stops with reason
+ * poweroff). -EINVAL unless running or paused; a paused guest sees the
+ * press when it is resumed. Presses before the guest read the last one
+ * count once. */
+int vm__power_button(struct mv_vm *vm, struct mv_err *err) MV_MUST_CHECK;
 
 const char *vm__state_name(enum mv_vm_state s);
 const char *vm__stop_reason_name(enum mv_stop_reason r);

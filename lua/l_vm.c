@@ -14,9 +14,9 @@ struct vmhandle {
 	struct mv_vm *vm;   /* NULL once destroyed */
 	char name[64];
 	int self_ref;       /* registry ref to this userdata while the VM exists */
+	bool watch_data;    /* dispatch "console_data" after each output batch */
 };
 
-static lua_State *active_L; /* the running thread that entered C last */
 static int dispatch_ref = LUA_NOREF;
 
 static struct vmhandle *check_handle(lua_State *L, int idx)
@@ -25,7 +25,7 @@ static struct vmhandle *check_handle(lua_State *L, int idx)
 
 	if (!h->vm)
 		luaL_error(L, "vm '%s' was destroyed", h->name);
-	active_L = L;
+	mvlua__set_active_state(L);
 	return h;
 }
 
@@ -45,7 +45,7 @@ static void push_stop_fields(lua_State *L, struct mv_vm *vm)
 
 static bool dispatch(struct vmhandle *h, const char *event, const char *line, size_t len)
 {
-	lua_State *L = active_L;
+	lua_State *L = mvlua__active_state();
 	bool result = true;
 
 	if (!L || dispatch_ref == LUA_NOREF)
@@ -72,11 +72,15 @@ static bool dispatch(struct vmhandle *h, const char *event, const char *line, si
 static bool on_vm_event(void *opaque, struct mv_vm *vm, enum mv_vm_event ev)
 {
 	static const char *const names[] = { "started", "stopped", "paused", "resumed", "reset" };
+	return dispatch(opaque, names[ev], NULL, 0);
+}
+
+static void on_console_data(void *opaque, struct mv_vm *vm)
+{
 	struct vmhandle *h = opaque;
 
-	if (ev == MV_EV_STOPPED && vm__count_active() == 0)
-		ev_break(vm->loop->ev, EVBREAK_ONE);
-	return dispatch(h, names[ev], NULL, 0);
+	if (h->watch_data)
+		dispatch(h, "console_data", NULL, 0);
 }
 
 static void on_console_line(void *opaque, struct mv_vm *vm, const char *line, size_t len)
@@ -146,7 +150,7 @@ static int l_vm_new(lua_State *L)
 	struct vmhandle *h;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
-	active_L = L;
+	mvlua__set_active_state(L);
 	h = lua_newuserdatauv(L, sizeof(*h), 0);
 	memset(h, 0, sizeof(*h));
 	h->self_ref = LUA_NOREF;
@@ -161,7 +165,7 @@ static int l_vm_new(lua_State *L)
 	}
 	lua_pushvalue(L, -1);
 	h->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	h->vm->listener = (struct mv_vm_listener){ on_vm_event, on_console_line, h };
+	h->vm->listener = (struct mv_vm_listener){ on_vm_event, on_console_line, on_console_data, h };
 	return 1;
 }
 
@@ -206,6 +210,14 @@ static int l_vm_reset(lua_State *L)
 	struct mv_err err = { "" };
 
 	return push_result(L, vm__reset(h->vm, &err), &err);
+}
+
+static int l_vm_power_button(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	struct mv_err err = { "" };
+
+	return push_result(L, vm__power_button(h->vm, &err), &err);
 }
 
 static int l_vm_kill(lua_State *L)
@@ -295,6 +307,24 @@ static int l_vm_console_write(lua_State *L)
 	return 1;
 }
 
+static int l_vm_console_partial(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	size_t len;
+	const char *p = console__partial(h->vm->console, &len);
+
+	lua_pushlstring(L, p, len);
+	return 1;
+}
+
+static int l_vm_console_watch(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+
+	h->watch_data = lua_toboolean(L, 2);
+	return 0;
+}
+
 static void release(lua_State *L, struct vmhandle *h)
 {
 	if (h->vm) {
@@ -311,7 +341,7 @@ static int l_vm_destroy(lua_State *L)
 {
 	struct vmhandle *h = luaL_checkudata(L, 1, HANDLE_MT);
 
-	active_L = L;
+	mvlua__set_active_state(L);
 	release(L, h);
 	return 0;
 }
@@ -337,20 +367,6 @@ static int l_set_dispatch(lua_State *L)
 	return 0;
 }
 
-/* Runs the loop until no VM is running or paused. */
-static int l_run(lua_State *L)
-{
-	struct mv_loop *loop = mvlua__loop();
-
-	active_L = L;
-	loop__drain(loop);
-	while (vm__count_active() > 0) {
-		ev_run(loop->ev, EVRUN_ONCE);
-		active_L = L;
-	}
-	return 0;
-}
-
 static int l_count_active(lua_State *L)
 {
 	lua_pushinteger(L, vm__count_active());
@@ -368,9 +384,11 @@ void mvlua__register_vm(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "vm_new", l_vm_new }, { "vm_start", l_vm_start }, { "vm_pause", l_vm_pause },
 		{ "vm_resume", l_vm_resume }, { "vm_reset", l_vm_reset }, { "vm_kill", l_vm_kill },
+		{ "vm_power_button", l_vm_power_button },
 		{ "vm_state", l_vm_state }, { "vm_info", l_vm_info }, { "vm_destroy", l_vm_destroy },
 		{ "vm_console_tail", l_vm_console_tail }, { "vm_console_write", l_vm_console_write },
-		{ "set_dispatch", l_set_dispatch }, { "run", l_run }, { "count_active", l_count_active },
+		{ "vm_console_partial", l_vm_console_partial }, { "vm_console_watch", l_vm_console_watch },
+		{ "set_dispatch", l_set_dispatch }, { "count_active", l_count_active },
 		{ "exit_status", l_exit_status }, { NULL, NULL },
 	};
 

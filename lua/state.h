@@ -13,10 +13,23 @@ int mvlua__open(lua_State *L);
 struct mv_loop *mvlua__loop(void);
 /* Installs every embedded lua/lib/NAME.lua as package.preload["moonvisor.NAME"]. */
 void mvlua__preload(lua_State *L);
-/* Calls the function on top of the stack (with nargs below it... see lua_pcall)
- * with a traceback handler; on error logs "what: message + traceback" and
- * returns false. Leaves nresults on success. */
+/* Calls the function below its nargs arguments like lua_pcall, with a
+ * traceback handler and under the CPU budget; on error logs
+ * "what: message + traceback" and returns 0 (nothing left on the stack).
+ * Returns 1 with nresults on the stack on success. */
 int mvlua__pcall(lua_State *L, int nargs, int nresults, const char *what);
+/* lua_resume under the CPU budget. */
+int mvlua__resume(lua_State *co, lua_State *from, int nargs, int *nres);
+/* CPU time a callback or task slice may use before it is interrupted
+ * (default 1 s). The interruption cannot be caught by pcall. */
+void mvlua__set_budget(double seconds);
+double mvlua__budget(void);
+/* The Lua thread that entered C last: callbacks from the loop run on it. */
+lua_State *mvlua__active_state(void);
+void mvlua__set_active_state(lua_State *L);
+
+/* lua/l_loop.c: timers, run_once, now, resume, budget. */
+void mvlua__register_loop(lua_State *L);
 
 /* lua/l_vm.c: adds the vm_* functions to the core table on top of the stack. */
 void mvlua__register_vm(lua_State *L);

@@ -10,7 +10,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib/images.sh"
 
 META=linux-image-cloud-amd64
-# Virtio devices, pvpanic, vsock, virtio-fs and ext4 (with what ext4 uses).
+# Virtio devices, pvpanic, vsock, virtio-fs and ext4 (with what ext4 uses),
+# and the ACPI power button with the evdev node busybox acpid reads it from.
 # Names that are built in or absent in this kernel are skipped.
 MODULES=(
 	virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_mmio
@@ -19,6 +20,7 @@ MODULES=(
 	vmw_vsock_virtio_transport
 	pvpanic pvpanic_pci pvpanic_mmio
 	crc16 crc32c_generic crc32c_intel crc32c mbcache jbd2 ext4
+	button evdev
 )
 
 usage() {
@@ -30,14 +32,15 @@ Builds the default moonvisor guest into \$MV_CACHE_DIR/guest
 
   vmlinuz     bzImage of $META's current kernel (apt-get download + dpkg -x)
   initrd.img  gzip'ed newc cpio: static busybox, virtio/pvpanic/vsock/fs
-              modules with their dependencies, and /init
+              and ACPI button/evdev modules with their dependencies, and /init
   VERSION     kernel version (uname -r in the guest)
   PACKAGE     the .deb it came from;  MODULES  the modules /init loads
 
 The image is cached: rebuilt only when missing, when this script or the
 guest init changed, or with --force. Logs go to stderr.
 
-Guest /init: mounts proc, sys, devtmpfs, /tmp; loads the modules; prints
+Guest /init: mounts proc, sys, devtmpfs, /tmp; loads the modules; starts
+busybox acpid, which powers off on the ACPI power button; prints
 "moonvisor-guest: ready"; then, if the kernel command line has " -- CMD",
 runs sh -c CMD, prints "moonvisor-guest: exit status N" and powers off;
 otherwise gives an interactive shell and powers off when it exits.

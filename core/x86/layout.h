@@ -25,6 +25,8 @@
 #define LAYOUT_ECAM_START      0xE8000000ULL   /* PCIe ECAM, 256 buses x 1 MiB */
 #define LAYOUT_ECAM_SIZE       0x10000000ULL
 #define LAYOUT_PLATFORM_MMIO   0xFE000000ULL   /* platform devices (GED, hotplug ctl) */
+#define LAYOUT_GED_MMIO        LAYOUT_PLATFORM_MMIO /* ACPI GED event register */
+#define LAYOUT_GED_MMIO_SIZE   4ULL
 #define LAYOUT_IOAPIC          0xFEC00000ULL
 #define LAYOUT_LAPIC           0xFEE00000ULL
 #define LAYOUT_KVM_IDENTITY_MAP 0xFEFFC000ULL  /* KVM_SET_IDENTITY_MAP_ADDR, 1 page */
@@ -36,6 +38,10 @@
 #define LAYOUT_PORT_I8042      0x60        /* 0x60 data, 0x64 command/status */
 #define LAYOUT_PORT_RTC        0x70        /* 0x70 index, 0x71 data */
 #define LAYOUT_IRQ_RTC         8
+/* ACPI Generic Event Device: level, active high (its _CRS says so; Linux
+ * reprograms the pin for the first user). 5 is a free ISA pin: COM1 uses 4,
+ * the RTC 8, the SCI 9, the i8042 1, the PIT 0 (GSI 2). */
+#define LAYOUT_IRQ_GED         5
 #define LAYOUT_PORT_ACPI_SLEEP_CTL  0x600  /* FADT SLEEP_CONTROL_REG, 8 bit */
 #define LAYOUT_PORT_ACPI_SLEEP_STS  0x601  /* FADT SLEEP_STATUS_REG, 8 bit */
 #define LAYOUT_PORT_ACPI_RESET      0x602  /* FADT RESET_REG, 8 bit */

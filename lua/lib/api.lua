@@ -1,7 +1,9 @@
 -- The public `moonvisor` module: require "moonvisor" returns this table.
--- The C core (lua/state.c, lua/l_vm.c) is passed in as `core`.
+-- The C core (lua/state.c, lua/l_vm.c, lua/l_loop.c) is passed in as `core`.
 return function(core)
   local config = require "moonvisor.config"
+  local task = require "moonvisor.task"(core)
+  local Console = require "moonvisor.console"(core, task)
 
   local mv = {
     version = core.version,
@@ -14,12 +16,21 @@ return function(core)
   local EVENTS = { started = true, stopped = true, paused = true, resumed = true,
                    reset = true, console = true }
 
-  local function check(vm)
+  local function check(vm, level)
     if getmetatable(vm) ~= VM then
-      error("expected a vm (use vm:method(), not vm.method())", 3)
+      error("expected a vm (use vm:method(), not vm.method())", (level or 2) + 1)
     end
-    if not vm._handle then error(string.format("vm '%s' was destroyed", vm.name), 3) end
+    if not vm._handle then error(string.format("vm '%s' was destroyed", vm.name), (level or 2) + 1) end
     return vm._handle
+  end
+
+  local function check_event(event, level)
+    if type(event) ~= "string" or not EVENTS[event] then
+      local names = {}
+      for k in pairs(EVENTS) do names[#names + 1] = k end
+      table.sort(names)
+      error(string.format("unknown event %s (events: %s)", tostring(event), table.concat(names, ", ")), level + 1)
+    end
   end
 
   --- mv.vm{...}: validates the whole table, then creates the VM (not started).
@@ -29,6 +40,7 @@ return function(core)
     local handle, cerr = core.vm_new(cfg)
     if not handle then error(cerr, 2) end
     local vm = setmetatable({ name = cfg.name, _handle = handle, _subs = {} }, VM)
+    vm.console = Console.new(vm, handle)
     by_handle[handle] = vm
     return vm
   end
@@ -38,8 +50,14 @@ return function(core)
   function VM:resume() return core.vm_resume(check(self)) end
   function VM:reset() return core.vm_reset(check(self)) end
   function VM:kill() return core.vm_kill(check(self)) end
+  function VM:power_button() return core.vm_power_button(check(self)) end
   function VM:state() return core.vm_state(check(self)) end
-  function VM:info() return core.vm_info(check(self)) end
+
+  function VM:info()
+    local info = core.vm_info(check(self))
+    info.devices = {}
+    return info
+  end
 
   function VM:destroy()
     local h = check(self)
@@ -47,13 +65,12 @@ return function(core)
     self._handle = nil
   end
 
-  --- vm:on(event, fn) -> subscription (sub:cancel()). A "reset" handler that
-  --- returns false vetoes the reboot (the VM stops instead).
+  --- vm:on(event, fn) -> subscription (sub:cancel()). Handlers run on the
+  --- loop; "console" handlers get the line, the others an event table. A
+  --- "reset" handler that returns false vetoes the reboot.
   function VM:on(event, fn)
     check(self)
-    if type(event) ~= "string" or not EVENTS[event] then
-      error(string.format("unknown event %s", tostring(event)), 2)
-    end
+    check_event(event, 2)
     if type(fn) ~= "function" then error("vm:on: handler must be a function", 2) end
     local list = self._subs[event] or {}
     self._subs[event] = list
@@ -68,24 +85,109 @@ return function(core)
     return sub
   end
 
+  --- vm:wait(event, {timeout}) -> the event, or nil, "timeout". In a task.
+  function VM:wait(event, opts)
+    check(self)
+    check_event(event, 2)
+    local timeout = task.timeout_of(opts, "vm:wait")
+    return task.wait("vm:wait", timeout, function(wake)
+      local sub = self:on(event, function(ev) wake(ev) end)
+      return sub.cancel
+    end)
+  end
+
+  --- vm:shutdown{timeout = 30}: ACPI power button, then a hard stop if the
+  --- guest has not powered off in time. In a task.
+  function VM:shutdown(opts)
+    local h = check(self)
+    local timeout = task.timeout_of(opts, "vm:shutdown") or 30
+    if not task.current() then
+      error("vm:shutdown must be called from a task (wrap the code in mv.spawn(function() ... end))", 2)
+    end
+    local state = core.vm_state(h)
+    if state ~= "running" and state ~= "paused" then return nil, "vm '" .. self.name .. "' is " .. state end
+    local ok, err = core.vm_power_button(h)
+    if not ok then return nil, err end
+    if self:wait("stopped", { timeout = timeout }) then return true end
+    core.vm_kill(h)
+    return nil, string.format("guest did not power off within %g s: killed", timeout)
+  end
+
+  local function call_handler(vm, event, sub, arg)
+    local ok, r = xpcall(sub.fn, debug.traceback, arg)
+    if not ok then
+      io.stderr:write(string.format("moonvisor: error in '%s' handler of vm '%s': %s\n", event, vm.name, r))
+      return true
+    end
+    return r
+  end
+
   core.set_dispatch(function(handle, event, ev)
     local vm = by_handle[handle]
     if not vm then return true end
-    ev.vm = vm
+    if event == "console" then vm.console:_line(ev.line)
+    elseif event == "console_data" then vm.console:_data() return true end
+    local arg = ev
+    if event == "console" then arg = ev.line else ev.vm = vm end
     local result = true
     for _, sub in ipairs({ table.unpack(vm._subs[event] or {}) }) do
-      local ok, r = xpcall(sub.fn, debug.traceback, ev)
-      if not ok then
-        io.stderr:write(string.format("moonvisor: error in '%s' handler of vm '%s': %s\n", event, vm.name, r))
-      elseif r == false then
-        result = false
-      end
+      if call_handler(vm, event, sub, arg) == false then result = false end
     end
     return result
   end)
 
-  --- mv.run(): runs the event loop until every VM has stopped.
-  function mv.run() core.run() end
+  mv.spawn = task.spawn
+  mv.sleep = task.sleep
+  mv.current_task = task.current
+
+  local function timer(what, after, every, fn)
+    if type(after) ~= "number" or after < 0 then error(what .. ": seconds must be a number >= 0", 3) end
+    if type(fn) ~= "function" then error(what .. ": callback must be a function", 3) end
+    return core.timer(after, every, fn)
+  end
+
+  --- mv.after(seconds, fn) / mv.every(seconds, fn) -> timer (timer:cancel()).
+  --- Timers stay alive until cancelled (or fired, for mv.after); they do
+  --- not by themselves keep moonvisor running.
+  function mv.after(seconds, fn) return timer("mv.after", seconds, 0, fn) end
+  function mv.every(seconds, fn)
+    if type(seconds) == "number" and seconds <= 0 then error("mv.every: seconds must be > 0", 2) end
+    return timer("mv.every", seconds, seconds, fn)
+  end
+
+  mv.now = core.now
+
+  --- Budget for any one callback or task step, in CPU seconds (default 1).
+  function mv.budget(seconds)
+    if seconds ~= nil then core.set_budget(seconds) end
+    return core.get_budget()
+  end
+
+  --- mv.run(): runs the event loop until every VM has stopped and no task
+  --- waits on a timer.
+  function mv.run()
+    if task.current() then error("mv.run() cannot be called from a task", 2) end
+    while core.count_active() > 0 or task.busy() do core.run_once() end
+  end
+
+  --- Used by the moonvisor binary: runs the script's chunk as the main task,
+  --- then the loop. Returns true, or nil and the script's error.
+  function mv._main(chunk, ...)
+    local main = task.spawn(chunk, ...)
+    main.joined = true
+    main.name = "main"
+    while main.status == "running" or core.count_active() > 0 or task.busy() do
+      core.run_once()
+      if main.status == "failed" then
+        for _, vm in pairs(by_handle) do
+          if vm._handle then core.vm_kill(vm._handle) end
+        end
+        return nil, main.error
+      end
+    end
+    return true
+  end
+
   mv.parse_size = function(s)
     local n, err = config.size(s, "size", core)
     if not n then error(err, 2) end
@@ -93,6 +195,7 @@ return function(core)
   end
   mv.log_level = core.set_log_level
   mv._exit_status = core.exit_status
+  mv._VM = VM
 
   return mv
 end

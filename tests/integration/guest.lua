@@ -32,8 +32,8 @@ local vm = mv.vm {
 }
 
 local ready = 0
-vm:on("console", function(ev)
-  if ev.line:find("moonvisor-guest: ready", 1, true) then
+vm:on("console", function(line)
+  if line:find("moonvisor-guest: ready", 1, true) then
     ready = ready + 1
     if opts.boots and ready >= tonumber(opts.boots) then
       io.stderr:write(string.format("itest: ready marker seen %d times, boots=%d\n", ready, vm:info().boots))

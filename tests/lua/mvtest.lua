@@ -29,11 +29,38 @@ function M.fake_bzimage(path, opts)
   put(0x238, u32(opts.cmdline_size or 2047))
   put(0x260, u32(payload * 2))                   -- init_size
   buf[#buf + 1] = hdr
-  buf[#buf + 1] = string.rep("\144", payload)   -- NOPs
+  -- the 64-bit entry point is 0x200 into the protected-mode payload
+  local code = opts.code or ""
+  buf[#buf + 1] = string.rep("\144", 0x200) .. code .. string.rep("\144", payload - 0x200 - #code)
   local f = assert(io.open(path, "wb"))
   f:write(table.concat(buf))
   f:close()
   return path
+end
+
+-- x86-64 code for tiny guests that run on any /dev/kvm (no Linux needed).
+M.code = {}
+local function out8(port, value)
+  return string.char(0x66, 0xBA, port & 0xff, port >> 8, 0xB0, value, 0xEE)
+end
+function M.code.print(text)
+  local t = {}
+  for i = 1, #text do t[#t + 1] = out8(0x3f8, text:byte(i)) end
+  return table.concat(t)
+end
+M.code.poweroff = out8(0x600, (5 << 2) | 0x20) .. "\244\235\253"   -- S5, then hlt; jmp
+M.code.reset = out8(0x602, 1) .. "\244\235\253"
+M.code.spin = "\235\254"                                            -- jmp $
+
+-- A tiny guest: a bzImage whose entry runs `code`.
+function M.tiny_guest(code)
+  return M.fake_bzimage(M.tmpname(".tiny"), { code = code, payload = 4096 })
+end
+
+function M.have_kvm()
+  local f = io.open("/dev/kvm", "r+")
+  if f then f:close() return true end
+  return false
 end
 
 function M.tmpname(suffix)
@@ -47,6 +74,21 @@ function M.write(path, data)
   f:write(data)
   f:close()
   return path
+end
+
+-- Runs Lua code in a child lua5.4 that loads the same moonvisor module;
+-- returns its stdout+stderr and exit status.
+function M.run_child(code)
+  local path = M.write(M.tmpname(".lua"), code)
+  local build = os.getenv("MV_BUILD_DIR") or "build"
+  local src = os.getenv("MV_SOURCE_DIR") or "."
+  local cmd = string.format("LUA_CPATH='%s/lua/?.so' LUA_PATH='%s/tests/lua/?.lua;;' lua5.4 %s 2>&1",
+    build, src, path)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  local _, _, status = p:close()
+  os.remove(path)
+  return out, status
 end
 
 -- Calls fn and returns the error message it raised (fails if none).
