@@ -33,8 +33,7 @@ static void usage(FILE *f)
 		"  -h, --help      print this help and exit\n"
 		"\n"
 		"Exit status: 0 when the guests powered off; 1 on a script, configuration\n"
-		"or VMM error; 2 when a guest panicked and no script handled it;\n"
-		"128+N when stopped by signal N (SIGINT, SIGTERM).\n"
+		"or VMM error; 128+N when stopped by signal N (SIGINT, SIGTERM).\n"
 		"\n"
 		"With serial = \"stdio\" on a terminal, the console is raw: Ctrl-A x quits.\n"
 		"Documentation: docs/ in the source tree.\n");
@@ -57,13 +56,12 @@ static void set_arg_table(lua_State *L, int argc, char **argv, int script)
 	lua_setglobal(L, "arg");
 }
 
-static int report_lua_error(lua_State *L, const char *script)
+static int report_lua_error(lua_State *L)
 {
 	const char *msg = lua_tostring(L, -1);
 
 	fprintf(stderr, "moonvisor: %s\n", msg ? msg : "(error object is not a string)");
 	lua_pop(L, 1);
-	(void)script;
 	return EXIT_SCRIPT_ERROR;
 }
 
@@ -78,14 +76,14 @@ static int run_script(lua_State *L, int argc, char **argv, int script)
 	lua_call(L, 1, 1);
 	lua_getfield(L, -1, "_main");
 	if (luaL_loadfile(L, argv[script]) != LUA_OK)
-		return report_lua_error(L, argv[script]);
+		return report_lua_error(L);
 	luaL_checkstack(L, nargs, "too many arguments");
 	for (int i = script + 1; i < argc; i++)
 		lua_pushstring(L, argv[i]);
 	if (lua_pcall(L, nargs + 1, 2, 0) != LUA_OK)
-		return report_lua_error(L, argv[script]);
+		return report_lua_error(L);
 	if (lua_isnil(L, -2))
-		return report_lua_error(L, argv[script]);
+		return report_lua_error(L);
 	lua_pop(L, 3);
 	return 0;
 }

@@ -14,11 +14,28 @@ Runs scripts/setup.sh (packages, build into build/, guest images), then
   ctest --test-dir build --output-on-failure [CTEST ARGS...]
 e.g. scripts/test.sh -L unit     scripts/test.sh -R qemu_boot -V
 Integration tests (label integration) run through scripts/with-kvm; set
-MV_SKIP_INTEGRATION=1 to skip them. Exit status: ctest's.
+MV_SKIP_INTEGRATION=1 to skip them.
+Without arguments (the whole suite), the unit tier first runs in an
+ASan+UBSan build (build-asan/, -DMV_SANITIZE=ON); MV_NO_SANITIZE=1 skips
+that pass. Exit status: ctest's (the first failing pass).
 EOF
 	exit 0 ;;
 esac
 
 "$HERE/setup.sh"
 cd "$SRC"
-exec ctest --test-dir build --output-on-failure "$@"
+if [ $# -gt 0 ] || [ "${MV_NO_SANITIZE:-0}" = 1 ]; then
+	exec ctest --test-dir build --output-on-failure "$@"
+fi
+# The sanitizer pass runs first so that ctest's closing summary is the whole suite's.
+echo "test.sh: unit tier under ASan+UBSan (build-asan/)"
+cmake -S . -B build-asan -DMV_SANITIZE=ON -DMV_WERROR="${MV_WERROR:-OFF}" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$(nproc)"
+asan_rc=0
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build-asan --output-on-failure -L unit || asan_rc=$?
+echo "test.sh: whole suite (build/)"
+rc=0
+ctest --test-dir build --output-on-failure || rc=$?
+[ "$rc" != 0 ] || rc=$asan_rc
+exit "$rc"
