@@ -20,7 +20,7 @@ PACKAGES=(
 	# integration tests, nested runner, reference peers
 	qemu-system-x86 qemu-utils e2fsprogs iproute2 procps
 	# by hand
-	tmux curl
+	tmux curl socat
 )
 
 usage() {

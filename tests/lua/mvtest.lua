@@ -51,6 +51,16 @@ end
 M.code.poweroff = out8(0x600, (5 << 2) | 0x20) .. "\244\235\253"   -- S5, then hlt; jmp
 M.code.reset = out8(0x602, 1) .. "\244\235\253"
 M.code.spin = "\235\254"                                            -- jmp $
+-- echo every byte the UART receives back to it, forever
+M.code.echo = string.char(
+  0x66, 0xBA, 0xFD, 0x03,   -- 0: mov dx, 0x3fd (LSR)
+  0xEC,                     -- 4: in al, dx
+  0xA8, 0x01,               -- 5: test al, 1 (data ready)
+  0x74, 0xF7,               -- 7: jz 0
+  0x66, 0xBA, 0xF8, 0x03,   -- 9: mov dx, 0x3f8
+  0xEC,                     -- 13: in al, dx
+  0xEE,                     -- 14: out dx, al
+  0xEB, 0xEF)               -- 15: jmp 0
 
 -- A tiny guest: a bzImage whose entry runs `code`.
 function M.tiny_guest(code)
