@@ -64,6 +64,22 @@ struct mv_console {
 
 static void push_input(struct mv_console *c);
 
+/* The REPL (moonvisor -i) owns stdin and draws a prompt on stdout. */
+static bool stdin_claimed;
+static void (*stdout_writer)(void *opaque, const uint8_t *buf, size_t len);
+static void *stdout_writer_opaque;
+
+void console__claim_stdin(bool claimed)
+{
+	stdin_claimed = claimed;
+}
+
+void console__set_stdout_writer(void (*fn)(void *opaque, const uint8_t *buf, size_t len), void *opaque)
+{
+	stdout_writer = fn;
+	stdout_writer_opaque = opaque;
+}
+
 /* ---- lines ------------------------------------------------------------ */
 
 static void emit_line(struct mv_console *c)
@@ -141,7 +157,9 @@ static void close_client(struct mv_console *c, int i)
 
 static void to_sink(struct mv_console *c, const uint8_t *buf, size_t len)
 {
-	if (c->sink_fd >= 0)
+	if (c->sink_fd == STDOUT_FILENO && stdout_writer)
+		stdout_writer(stdout_writer_opaque, buf, len);
+	else if (c->sink_fd >= 0)
 		write_all(c->sink_fd, buf, len);
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		if (!c->clients[i])
@@ -413,7 +431,8 @@ static int open_sink(struct mv_console *c, struct mv_err *err)
 	switch (c->cfg.sink) {
 	case MV_CONSOLE_STDIO:
 		c->sink_fd = STDOUT_FILENO;
-		watch_stdin(c);
+		if (!stdin_claimed)
+			watch_stdin(c);
 		return 0;
 	case MV_CONSOLE_FILE:
 		c->sink_fd = open(c->cfg.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);

@@ -7,6 +7,7 @@
 #ifndef MV_CONSOLE_H
 #define MV_CONSOLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,12 @@ int console__send(struct mv_console *c, const void *buf, size_t len) MV_MUST_CHE
 void console__set_data_cb(struct mv_console *c, void (*fn)(void *opaque), void *opaque);
 /* The line being received (no newline yet); *len set, not NUL-terminated. */
 const char *console__partial(const struct mv_console *c, size_t *len);
+/* moonvisor -i: stdin belongs to the REPL, so "stdio" consoles created
+ * from now on neither read it nor make the terminal raw (Lua reaches the
+ * guest with console:write); their output goes through fn (the REPL prints
+ * it above its prompt) while one is set. Loop thread. */
+void console__claim_stdin(bool claimed);
+void console__set_stdout_writer(void (*fn)(void *opaque, const uint8_t *buf, size_t len), void *opaque);
 /* The last n complete lines, oldest first: calls fn for each; returns count. */
 size_t console__tail(const struct mv_console *c, size_t n, mv_console_line_fn fn, void *opaque);
 

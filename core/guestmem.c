@@ -30,7 +30,9 @@ int guestmem__layout(struct mv_guestmem *m, uint64_t ram_size, struct mv_err *er
 
 static int map_region(struct mv_memregion *r, const struct mv_memopts *opts, struct mv_err *err)
 {
-	int flags = MAP_NORESERVE | (opts->hugepages ? MAP_HUGETLB : 0);
+	/* hugetlb pages must be reserved at mmap time: with MAP_NORESERVE a
+	 * shortage would surface as SIGBUS on first touch instead of an error */
+	int flags = opts->hugepages ? MAP_HUGETLB : MAP_NORESERVE;
 	void *p;
 
 	r->fd = -1;

@@ -13,6 +13,7 @@ return function(core)
   local VM = { __name = "moonvisor.VM" }
   VM.__index = VM
   local by_handle = setmetatable({}, { __mode = "k" })
+  local created = {}  -- VMs not destroyed, in creation order (mv.vms)
   local EVENTS = { started = true, stopped = true, paused = true, resumed = true,
                    reset = true, console = true }
 
@@ -42,8 +43,13 @@ return function(core)
     local vm = setmetatable({ name = cfg.name, _handle = handle, _subs = {} }, VM)
     vm.console = Console.new(vm, handle)
     by_handle[handle] = vm
+    created[#created + 1] = vm
     return vm
   end
+
+  --- mv.vms() -> the VMs not destroyed, in creation order (the REPL's `vm`
+  --- is the first, `vms` the same by name).
+  function mv.vms() return { table.unpack(created) } end
 
   function VM:start() return core.vm_start(check(self)) end
   function VM:pause() return core.vm_pause(check(self)) end
@@ -63,6 +69,7 @@ return function(core)
     local h = check(self)
     core.vm_destroy(h)
     self._handle = nil
+    for i, v in ipairs(created) do if v == self then table.remove(created, i) break end end
   end
 
   --- vm:on(event, fn) -> subscription (sub:cancel()). Handlers run on the

@@ -270,6 +270,28 @@ describe("vm lifecycle and events", function()
     assert.matches("state after error:\trunning", out, 1, true)
   end)
 
+  it("boots from shared (memfd) memory; hugepages fail with a clear message when the host has none", function()
+    local kernel = h.tiny_guest(h.code.print("shared\n") .. h.code.poweroff)
+    local vm = mv.vm { kernel = kernel, memory = { size = "32M", shared = true }, serial = "null" }
+    assert.is_true(vm:start())
+    mv.run()
+    assert.are.same({ "shared" }, vm.console:tail(1))
+    assert.are.equal("poweroff", vm:info().stop_reason)
+    vm:destroy()
+    local f = io.open("/proc/sys/vm/nr_hugepages")
+    local huge = f and tonumber(f:read("l")) or 0
+    if f then f:close() end
+    if huge == 0 then
+      local hvm = mv.vm { kernel = kernel, memory = { size = "32M", hugepages = true }, serial = "null" }
+      local ok, err = hvm:start()
+      assert.is_nil(ok)
+      assert.matches("with hugepages", err, 1, true)
+      assert.are.equal("created", hvm:state())
+      hvm:destroy()
+    end
+    os.remove(kernel)
+  end)
+
   it("subscriptions can be cancelled", function()
     local kernel = h.tiny_guest(h.code.print("a\nb\n") .. h.code.poweroff)
     local vm = mv.vm { kernel = kernel, memory = "32M", serial = "null" }

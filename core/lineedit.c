@@ -1,0 +1,176 @@
+#include "core/lineedit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+/* Words for completion run over identifiers, dots and colons ("vm:pa"). */
+static const char word_breaks[] = " \t\n\"\\'`@$><=;|&{}()[],+-*/%^~#!";
+
+static struct {
+	bool ready, started, active;
+	mv_lineedit_line_fn on_line;
+	mv_lineedit_complete_fn complete;
+	void *opaque;
+	char prompt[64];
+	char **cands;      /* of the completion in progress */
+	size_t next;
+} le;
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void free_cands(void)
+{
+	for (size_t i = 0; le.cands && le.cands[i]; i++)
+		free(le.cands[i]);
+	free(le.cands);
+	le.cands = NULL;
+	le.next = 0;
+}
+
+static char *next_cand(const char *text, int state)
+{
+	(void)text;
+	if (state == 0)
+		le.next = 0;
+	if (!le.cands || !le.cands[le.next])
+		return NULL;
+	return strdup(le.cands[le.next++]);
+}
+
+static char **attempt_completion(const char *text, int start, int end)
+{
+	char **matches = NULL;
+
+	rl_attempted_completion_over = 1; /* never fall back to file names */
+	if (!le.complete)
+		return NULL;
+	free_cands();
+	le.cands = le.complete(le.opaque, text);
+	if (le.cands && le.cands[0])
+		matches = rl_completion_matches(text, next_cand);
+	free_cands();
+	return matches;
+}
+
+static void handle_line(char *line)
+{
+	le.active = false; /* libedit has put the terminal back */
+	if (line && *line)
+		add_history(line);
+	le.on_line(le.opaque, line);
+	free(line);
+}
+
+bool lineedit__usable(void)
+{
+	return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+}
+
+void lineedit__init(const char *app_name, mv_lineedit_line_fn on_line, mv_lineedit_complete_fn complete,
+		    void *opaque)
+{
+	le.on_line = on_line;
+	le.complete = complete;
+	le.opaque = opaque;
+	if (le.ready)
+		return;
+	rl_readline_name = app_name; /* ~/.editrc sections */
+	rl_catch_signals = 0;        /* SIGINT belongs to the event loop */
+	rl_basic_word_break_characters = word_breaks;
+	rl_completion_append_character = '\0';
+	rl_attempted_completion_function = attempt_completion;
+	le.ready = true;
+}
+
+void lineedit__prompt(const char *prompt)
+{
+	snprintf(le.prompt, sizeof(le.prompt), "%s", prompt);
+	if (le.active) {
+		rl_set_prompt(le.prompt);
+		rl_forced_update_display();
+		return;
+	}
+	le.active = le.started = true;
+	rl_callback_handler_install(le.prompt, handle_line); /* draws it */
+}
+
+bool lineedit__active(void)
+{
+	return le.active;
+}
+
+void lineedit__read_char(void)
+{
+	if (le.active)
+		rl_callback_read_char();
+}
+
+void lineedit__interrupt(void)
+{
+	if (!le.active)
+		return;
+	rl_callback_handler_remove(); /* the next prompt starts an empty line */
+	le.active = false;
+	write_all(STDOUT_FILENO, "^C\r\n", 4);
+}
+
+/* Moves to the first row of the prompt and clears to the end of screen. */
+static void clear_prompt(void)
+{
+	int rows = 0, cols = 0;
+	char seq[32];
+
+	rl_get_screen_size(&rows, &cols);
+	rows = cols > 0 ? ((int)strlen(le.prompt) + rl_point) / cols : 0;
+	if (rows > 0)
+		snprintf(seq, sizeof(seq), "\r\033[%dA\033[J", rows);
+	else
+		snprintf(seq, sizeof(seq), "\r\033[J");
+	write_all(STDOUT_FILENO, seq, strlen(seq));
+}
+
+void lineedit__print(int fd, const void *buf, size_t len)
+{
+	if (!le.active) {
+		write_all(fd, buf, len);
+		return;
+	}
+	clear_prompt();
+	write_all(fd, buf, len);
+	if (len && ((const char *)buf)[len - 1] != '\n')
+		write_all(fd, "\r\n", 2);
+	rl_forced_update_display();
+}
+
+void lineedit__resize(void)
+{
+	if (le.started)
+		rl_resize_terminal();
+}
+
+void lineedit__end(void)
+{
+	if (!le.active)
+		return;
+	rl_callback_handler_remove();
+	le.active = false;
+	write_all(STDOUT_FILENO, "\r\n", 2);
+}
