@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
@@ -79,9 +80,16 @@ static void handle_line(char *line)
 	free(line);
 }
 
+/* libedit's rl_initialize() turns editing off for good if the terminal does
+ * not echo at that moment (someone else put it in raw mode, or stty -echo):
+ * keys would then be read as plain lines with no echo or prompt redraw. */
 bool lineedit__usable(void)
 {
-	return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	struct termios t;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+		return false;
+	return tcgetattr(STDIN_FILENO, &t) == 0 && (t.c_lflag & ECHO);
 }
 
 void lineedit__init(const char *app_name, mv_lineedit_line_fn on_line, mv_lineedit_complete_fn complete,
@@ -123,10 +131,40 @@ void lineedit__read_char(void)
 		rl_callback_read_char();
 }
 
+/* Screen row (from the prompt's first) and column of input offset pos;
+ * prompt and input are taken as one column per byte. */
+static void screen_pos(int pos, int *row, int *col)
+{
+	int rows = 0, cols = 0, at = (int)strlen(le.prompt) + pos;
+
+	rl_get_screen_size(&rows, &cols);
+	*row = cols > 0 ? at / cols : 0;
+	*col = cols > 0 ? at % cols : at;
+}
+
+/* Moves the cursor from the input's cursor to the end of the input. */
+static void cursor_to_end(void)
+{
+	int row, col, end_row, end_col;
+	char seq[48];
+
+	screen_pos(rl_point, &row, &col);
+	screen_pos(rl_end, &end_row, &end_col);
+	if (end_row == row && end_col == col)
+		return;
+	snprintf(seq, sizeof(seq), "\r");
+	if (end_row > row)
+		snprintf(seq + strlen(seq), sizeof(seq) - strlen(seq), "\033[%dB", end_row - row);
+	if (end_col > 0)
+		snprintf(seq + strlen(seq), sizeof(seq) - strlen(seq), "\033[%dC", end_col);
+	write_all(STDOUT_FILENO, seq, strlen(seq));
+}
+
 void lineedit__interrupt(void)
 {
 	if (!le.active)
 		return;
+	cursor_to_end(); /* ^C after the whole input, not over it */
 	rl_callback_handler_remove(); /* the next prompt starts an empty line */
 	le.active = false;
 	write_all(STDOUT_FILENO, "^C\r\n", 4);
@@ -135,13 +173,12 @@ void lineedit__interrupt(void)
 /* Moves to the first row of the prompt and clears to the end of screen. */
 static void clear_prompt(void)
 {
-	int rows = 0, cols = 0;
+	int row, col;
 	char seq[32];
 
-	rl_get_screen_size(&rows, &cols);
-	rows = cols > 0 ? ((int)strlen(le.prompt) + rl_point) / cols : 0;
-	if (rows > 0)
-		snprintf(seq, sizeof(seq), "\r\033[%dA\033[J", rows);
+	screen_pos(rl_point, &row, &col);
+	if (row > 0)
+		snprintf(seq, sizeof(seq), "\r\033[%dA\033[J", row);
 	else
 		snprintf(seq, sizeof(seq), "\r\033[J");
 	write_all(STDOUT_FILENO, seq, strlen(seq));

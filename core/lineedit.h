@@ -20,7 +20,8 @@ typedef void (*mv_lineedit_line_fn)(void *opaque, const char *line);
  * NULL-terminated array of malloc'ed strings, or NULL. */
 typedef char **(*mv_lineedit_complete_fn)(void *opaque, const char *text);
 
-/* true if stdin and stdout are both terminals. */
+/* true if stdin and stdout are both terminals and stdin echoes (libedit
+ * does not edit on a terminal without echo). */
 bool lineedit__usable(void);
 void lineedit__init(const char *app_name, mv_lineedit_line_fn on_line, mv_lineedit_complete_fn complete,
 		    void *opaque);

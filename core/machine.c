@@ -266,22 +266,55 @@ static unsigned int running_vcpus(struct mv_machine *m)
 	return n;
 }
 
+/* Waits until every running vCPU has left KVM_RUN, kicking them again every
+ * 100 ms (a kick can land just before a vCPU blocks in the kernel). */
+static bool wait_vcpus_parked(struct mv_machine *m, int max_ms)
+{
+	bool parked = false;
+
+	for (int waited = 0; !parked && waited <= max_ms; waited += 100) {
+		struct timespec deadline;
+
+		for (unsigned int i = 0; i < m->ncpus; i++)
+			vcpu__kick(&m->vcpus[i]);
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += 100 * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&m->pause_lock);
+		while (m->npaused < running_vcpus(m) && !atomic_load(&m->stop))
+			if (pthread_cond_timedwait(&m->pause_cond, &m->pause_lock, &deadline) == ETIMEDOUT)
+				break;
+		parked = m->npaused >= running_vcpus(m) || atomic_load(&m->stop);
+		pthread_mutex_unlock(&m->pause_lock);
+	}
+	return parked;
+}
+
+/* The guest clock stands still over a pause: kvm-clock is read once every
+ * vCPU is parked and written back on resume (the guest cannot have seen a
+ * later value), and each vCPU's pvclock is flagged as paused so the guest's
+ * soft-lockup watchdog does not fire on resume. */
 int machine__pause(struct mv_machine *m, struct mv_err *err)
 {
-	struct timespec deadline;
-
+	(void)err;
 	atomic_store(&m->paused, true);
-	for (unsigned int i = 0; i < m->ncpus; i++)
-		vcpu__kick(&m->vcpus[i]);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 2;
-	pthread_mutex_lock(&m->pause_lock);
-	while (m->npaused < running_vcpus(m) && !atomic_load(&m->stop))
-		if (pthread_cond_timedwait(&m->pause_cond, &m->pause_lock, &deadline) == ETIMEDOUT)
-			break;
-	pthread_mutex_unlock(&m->pause_lock);
-	if (ioctl(m->vm_fd, KVM_GET_CLOCK, &m->paused_clock) < 0)
+	m->paused_clock_valid = false;
+	if (!wait_vcpus_parked(m, 10000)) {
+		pr_warn("vm %s: vCPUs still running 10 s after pause; the guest clock will jump over the pause",
+			m->vm->cfg.name);
+		return 0;
+	}
+	if (ioctl(m->vm_fd, KVM_GET_CLOCK, &m->paused_clock) < 0) {
 		pr_warn_errno(errno, "KVM_GET_CLOCK: guest clock will jump over the pause");
+		return 0;
+	}
+	m->paused_clock_valid = true;
+	for (unsigned int i = 0; i < m->ncpus; i++)
+		if (m->vcpus[i].started && ioctl(m->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
+			pr_debug("KVM_KVMCLOCK_CTRL vCPU %u: %s", i, strerror(errno));
 	return 0;
 }
 
@@ -289,7 +322,8 @@ int machine__resume(struct mv_machine *m, struct mv_err *err)
 {
 	struct kvm_clock_data clock = { .clock = m->paused_clock.clock };
 
-	if (ioctl(m->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+	(void)err;
+	if (m->paused_clock_valid && ioctl(m->vm_fd, KVM_SET_CLOCK, &clock) < 0)
 		pr_warn_errno(errno, "KVM_SET_CLOCK: guest clock jumps over the pause");
 	pthread_mutex_lock(&m->pause_lock);
 	atomic_store(&m->paused, false);

@@ -60,6 +60,7 @@ struct mv_machine {
 	pthread_cond_t pause_cond;
 	unsigned int npaused;
 	struct kvm_clock_data paused_clock;
+	bool paused_clock_valid;
 	_Atomic uint64_t exits[MV_EXIT__COUNT];
 	char error[256];     /* set by the first MV_REQ_ERROR */
 };

@@ -1,5 +1,6 @@
 /* moonvisor SCRIPT.lua [ARGS...]: run a Lua VM definition, then the event
- * loop until every VM has stopped. */
+ * loop until every VM has stopped. -i adds a prompt on the terminal,
+ * --control PATH a control socket; `moonvisor repl PATH` is the client. */
 #include <getopt.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -10,10 +11,18 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/repl_client.h"
 #include "core/vm.h"
+#include "lua/repl.h"
 #include "lua/state.h"
 
 #define EXIT_SCRIPT_ERROR 1
+
+struct options {
+	int script;           /* index of SCRIPT.lua in argv */
+	bool interactive;     /* -i */
+	const char *control;  /* --control PATH */
+};
 
 static int stop_signal;
 
@@ -21,16 +30,32 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: moonvisor [OPTIONS] SCRIPT.lua [ARGS...]\n"
+		"       moonvisor repl SOCKET\n"
 		"\n"
 		"Runs SCRIPT.lua, a Lua program that defines and starts virtual machines\n"
 		"with require \"moonvisor\", then runs until every VM has stopped.\n"
 		"ARGS are available to the script in the global table `arg`, as in lua(1).\n"
 		"\n"
 		"Options:\n"
-		"  -v, --verbose   more log output (twice for debug output)\n"
-		"  -q, --quiet     only errors\n"
-		"  -V, --version   print the version and exit\n"
-		"  -h, --help      print this help and exit\n"
+		"  -i, --interactive  after the script's top level, a Lua prompt on the\n"
+		"                     terminal while the VMs run (see below)\n"
+		"  --control PATH     serve REPL sessions on the Unix socket PATH (mode\n"
+		"                     0600; clients of the same uid or root only)\n"
+		"  -v, --verbose      more log output (twice for debug output)\n"
+		"  -q, --quiet        only errors\n"
+		"  -V, --version      print the version and exit\n"
+		"  -h, --help         print this help and exit\n"
+		"\n"
+		"The prompt (-i, and each `moonvisor repl SOCKET` session): Lua chunks\n"
+		"run as tasks, so vm:wait() and mv.sleep() work; expressions print their\n"
+		"values; `vm` is the script's first VM, `vms` all VMs by name, `mv` the\n"
+		"module; Tab completes fields and methods (without running code); Ctrl-C\n"
+		"cancels the running chunk or clears the line. With -i, Ctrl-D or `.quit`\n"
+		"kills every VM and exits; stdin belongs to the prompt, so a \"stdio\"\n"
+		"console only shows the guest's output (above the prompt) and the guest\n"
+		"is reached with vm.console:write(...). `moonvisor repl SOCKET` attaches\n"
+		"to --control SOCKET; with stdin not a terminal it runs each line and\n"
+		"exits 0, 1 if a chunk failed, 2 if it could not connect.\n"
 		"\n"
 		"Exit status: 0 when the guests powered off; 1 on a script, configuration\n"
 		"or VMM error; 128+N when stopped by signal N (SIGINT, SIGTERM).\n"
@@ -41,7 +66,10 @@ static void usage(FILE *f)
 
 static void on_stop_signal(struct ev_loop *ev, ev_signal *w, int revents)
 {
+	if (w->signum == SIGINT && repl__local_interrupt())
+		return; /* Ctrl-C at the prompt: the chunk, not moonvisor */
 	stop_signal = w->signum;
+	repl__local_close();
 	for (struct mv_vm *vm = vm__first(); vm; vm = vm->next)
 		vm__kill(vm, MV_STOP_KILLED, 128 + w->signum);
 }
@@ -65,11 +93,24 @@ static int report_lua_error(lua_State *L)
 	return EXIT_SCRIPT_ERROR;
 }
 
+/* -i: the chunk becomes repl.after_chunk(chunk, start_prompt). */
+static void then_prompt(lua_State *L)
+{
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "moonvisor.repl");
+	lua_call(L, 1, 1);
+	lua_getfield(L, -1, "after_chunk");
+	lua_remove(L, -2);
+	lua_insert(L, -2);
+	repl__push_local_start(L);
+	lua_call(L, 2, 1);
+}
+
 /* The script's top level runs as the main task (so it may wait), then the
  * loop runs until every VM has stopped: mv._main in lua/lib/api.lua. */
-static int run_script(lua_State *L, int argc, char **argv, int script)
+static int run_script(lua_State *L, int argc, char **argv, const struct options *o)
 {
-	int nargs = argc - script - 1;
+	int script = o->script, nargs = argc - script - 1;
 
 	lua_getglobal(L, "require");
 	lua_pushliteral(L, "moonvisor");
@@ -77,6 +118,8 @@ static int run_script(lua_State *L, int argc, char **argv, int script)
 	lua_getfield(L, -1, "_main");
 	if (luaL_loadfile(L, argv[script]) != LUA_OK)
 		return report_lua_error(L);
+	if (o->interactive)
+		then_prompt(L);
 	luaL_checkstack(L, nargs, "too many arguments");
 	for (int i = script + 1; i < argc; i++)
 		lua_pushstring(L, argv[i]);
@@ -88,17 +131,25 @@ static int run_script(lua_State *L, int argc, char **argv, int script)
 	return 0;
 }
 
-static int parse_options(int argc, char **argv)
+static void parse_options(int argc, char **argv, struct options *o)
 {
+	enum { OPT_CONTROL = 256 };
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },
+		{ "interactive", no_argument, NULL, 'i' }, { "control", required_argument, NULL, OPT_CONTROL },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, level = MV_LOG_WARN;
 
-	while ((c = getopt_long(argc, argv, "+hVvq", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hVvqi", opts, NULL)) != -1) {
 		switch (c) {
+		case 'i':
+			o->interactive = true;
+			break;
+		case OPT_CONTROL:
+			o->control = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -122,17 +173,30 @@ static int parse_options(int argc, char **argv)
 		usage(stderr);
 		exit(EXIT_SCRIPT_ERROR);
 	}
-	return optind;
+	o->script = optind;
+}
+
+static int open_control(const char *path)
+{
+	struct mv_err err = { "" };
+
+	if (!path || repl__server_open(path, &err) == 0)
+		return 0;
+	fprintf(stderr, "moonvisor: %s\n", err.msg);
+	return EXIT_SCRIPT_ERROR;
 }
 
 int main(int argc, char **argv)
 {
-	int script = parse_options(argc, argv);
+	struct options opts = { 0 };
 	ev_signal sigint, sigterm;
 	struct mv_loop *loop;
 	lua_State *L;
 	int status;
 
+	if (argc >= 2 && strcmp(argv[1], "repl") == 0)
+		return repl_client__main(argc - 1, argv + 1);
+	parse_options(argc, argv, &opts);
 	signal(SIGPIPE, SIG_IGN);
 	L = luaL_newstate();
 	if (!L) {
@@ -149,10 +213,18 @@ int main(int argc, char **argv)
 	ev_signal_start(loop->ev, &sigterm);
 	ev_unref(loop->ev);
 	ev_unref(loop->ev);
-	set_arg_table(L, argc, argv, script);
-	status = run_script(L, argc, argv, script);
+	set_arg_table(L, argc, argv, opts.script);
+	if (opts.interactive)
+		repl__local_claim();
+	status = open_control(opts.control);
+	if (status == 0)
+		status = run_script(L, argc, argv, &opts);
+	if (status == 0)
+		repl__local_run(L);
 	if (status == 0)
 		status = stop_signal ? 128 + stop_signal : vm__exit_status();
+	repl__local_close();
+	repl__server_close();
 	lua_close(L);
 	return status;
 }

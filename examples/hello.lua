@@ -24,7 +24,7 @@ local vm = mv.vm {
   memory  = "512M",
   kernel  = guest .. "/vmlinuz",
   initrd  = guest .. "/initrd.img",
-  cmdline = "console=ttyS0 quiet panic=-1" .. (command and (" -- " .. command) or ""),
+  cmdline = "console=ttyS0 quiet panic=-1 no_timer_check" .. (command and (" -- " .. command) or ""),
   serial  = "stdio",
 }
 

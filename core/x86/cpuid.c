@@ -7,6 +7,10 @@
 
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT (1u << 28)
+/* Invariant TSC: hidden, as QEMU does by default. With it, Linux prefers
+ * the raw TSC to kvm-clock, and the TSC keeps counting while the VM is
+ * paused: the guest clock would jump over every pause. */
+#define CPUID_80000007_EDX_INVTSC (1u << 8)
 #define TOPO_LEVEL_SMT 1
 #define TOPO_LEVEL_CORE 2
 
@@ -76,6 +80,9 @@ void cpuid__patch(struct kvm_cpuid2 *c, unsigned int apic_id, unsigned int ncpus
 		case 0xb:
 		case 0x1f:
 			patch_topology(e, apic_id, ncpus);
+			break;
+		case 0x80000007:
+			e->edx &= ~CPUID_80000007_EDX_INVTSC;
 			break;
 		case 0x80000008:
 			/* AMD: NC = cores - 1, ApicIdSize */

@@ -3,6 +3,9 @@ return function(core, task)
   local Console = { __name = "moonvisor.Console" }
   Console.__index = Console
   local KEEP = 1000   -- lines kept for expect
+  -- An unterminated line (a prompt) is matched only once no output has come
+  -- for this long: "sum=4" must not match ^sum=%d+ while "2\n" is on its way.
+  local SETTLE = 0.1
 
   function Console.new(vm, handle)
     return setmetatable({ vm = vm, _h = handle, _lines = {}, _seq = 0, _cursor = 0,
@@ -74,20 +77,37 @@ return function(core, task)
     end
   end
 
-  -- called after each output batch while someone waits in expect
-  function Console:_data()
+  -- the partial line has been quiet for SETTLE: the first expecter it
+  -- matches gets it
+  local function settled(self)
+    self._settle = nil
     local partial = core.vm_console_partial(self._h)
-    if partial == "" then return end
-    for _, e in ipairs({ table.unpack(self._expecters) }) do
-      if not self._skip_partial and e.match(partial) then
+    if partial == "" or self._skip_partial then return end
+    for _, e in ipairs(self._expecters) do
+      if e.match(partial) then
         self._skip_partial = true
         e.wake(partial)
+        return
       end
     end
   end
 
-  --- console:expect(pattern, {timeout, plain}) -> the matching line (or the
-  --- partial line, e.g. a prompt), or nil, "timeout". Lines already received
+  -- (re)starts the quiet-period timer while the partial line could match
+  local function arm_settle(self)
+    if self._settle then self._settle:cancel() self._settle = nil end
+    if self._skip_partial or #self._expecters == 0 then return end
+    if core.vm_console_partial(self._h) == "" then return end
+    self._settle = core.timer(SETTLE, 0, function() settled(self) end)
+  end
+
+  -- called after each output batch while someone waits in expect
+  function Console:_data()
+    arm_settle(self)
+  end
+
+  --- console:expect(pattern, {timeout, plain}) -> the matching line, or
+  --- nil, "timeout". An unterminated line (e.g. a prompt) matches once the
+  --- guest has printed nothing more for 0.1 s. Lines already received
   --- and not yet consumed by an earlier expect count. In a task.
   function Console:expect(pattern, opts)
     local h = handle(self)
@@ -101,19 +121,18 @@ return function(core, task)
       local line = self._lines[self._cursor]
       if line and match(line) then return line end
     end
-    local partial = core.vm_console_partial(h)
-    if partial ~= "" and not self._skip_partial and match(partial) then
-      self._skip_partial = true
-      return partial
-    end
     local entry = { match = match }
     core.vm_console_watch(h, true)
     local result, err = task.wait("console:expect", timeout, function(wake)
       entry.wake = wake
       table.insert(self._expecters, entry)
+      arm_settle(self) -- a partial line already there may be a prompt
       return function()
         for i, e in ipairs(self._expecters) do if e == entry then table.remove(self._expecters, i) break end end
-        if #self._expecters == 0 and self.vm._handle then core.vm_console_watch(h, false) end
+        if #self._expecters == 0 then
+          if self._settle then self._settle:cancel() self._settle = nil end
+          if self.vm._handle then core.vm_console_watch(h, false) end
+        end
       end
     end)
     return result, err

@@ -27,7 +27,7 @@ local vm = mv.vm {
   memory = opts.memory or "256M",
   kernel = guest .. "/vmlinuz",
   initrd = guest .. "/initrd.img",
-  cmdline = "console=ttyS0 quiet panic=-1 " .. (opts.cmdline or "") .. (command and (" -- " .. command) or ""),
+  cmdline = "console=ttyS0 quiet panic=-1 no_timer_check " .. (opts.cmdline or "") .. (command and (" -- " .. command) or ""),
   serial = serial,
 }
 

@@ -13,7 +13,7 @@ cat >"$work/power_button.lua" <<'LUA'
 local mv = require "moonvisor"
 local g = (os.getenv("MV_CACHE_DIR") or (os.getenv("HOME") .. "/.cache/moonvisor")) .. "/guest"
 local vm = mv.vm { name = "pbtest", kernel = g .. "/vmlinuz", initrd = g .. "/initrd.img", memory = "256M",
-  cmdline = "console=ttyS0 quiet panic=-1 -- sleep 600" }
+  cmdline = "console=ttyS0 quiet panic=-1 no_timer_check -- sleep 600" }
 local pressed_at
 vm:on("console", function(ev)
   local line = type(ev) == "table" and ev.line or ev -- a string in newer APIs

@@ -248,6 +248,33 @@ describe("vm lifecycle and events", function()
     os.remove(kernel)
   end)
 
+  it("expect does not match a line that is still arriving, but matches a quiet prompt", function()
+    local kernel = h.tiny_guest(h.code.echo)
+    local vm = mv.vm { kernel = kernel, memory = "32M", serial = "null" }
+    assert(vm:start())
+    local got = {}
+    expect_done(run(function()
+      -- the guest echoes what it is sent: "sum=4" now, "2" 30 ms later
+      vm.console:write("sum=4")
+      mv.after(0.03, function() vm.console:write("2\n") end)
+      got.sum = vm.console:expect("^sum=%d+", { timeout = 5 })
+      vm.console:write("prompt# ")
+      local t0 = mv.now()
+      got.prompt = vm.console:expect("# $", { timeout = 5 })
+      got.waited = mv.now() - t0
+      -- that prompt was consumed: its completed line does not match again
+      vm.console:write("ls\nnext\n")
+      got.next = vm.console:expect("^next$|# ", { timeout = 5 })
+      vm:kill()
+    end))
+    assert.are.equal("sum=42", got.sum)
+    assert.are.equal("prompt# ", got.prompt)
+    assert.is_true(got.waited >= 0.1, "a partial line waits for 0.1 s of quiet")
+    assert.are.equal("next", got.next)
+    vm:destroy()
+    os.remove(kernel)
+  end)
+
   it("an error in an event handler is logged and the VM keeps running", function()
     local out, status = h.run_child [[
       local mv = require "moonvisor"

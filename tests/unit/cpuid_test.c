@@ -9,14 +9,15 @@
 
 static struct kvm_cpuid2 *make_cpuid(void)
 {
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 5 * sizeof(c->entries[0]));
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 6 * sizeof(c->entries[0]));
 
-	c->nent = 5;
+	c->nent = 6;
 	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 1, .ebx = 0xff00abcd, .ecx = 0, .edx = 0 };
 	c->entries[1] = (struct kvm_cpuid_entry2){ .function = 0xb, .index = 0 };
 	c->entries[2] = (struct kvm_cpuid_entry2){ .function = 0xb, .index = 1 };
 	c->entries[3] = (struct kvm_cpuid_entry2){ .function = 0x80000008, .ecx = 0xffff };
 	c->entries[4] = (struct kvm_cpuid_entry2){ .function = 4, .index = 0, .eax = 0xfc0fc121 };
+	c->entries[5] = (struct kvm_cpuid_entry2){ .function = 0x80000007, .edx = 0x1ff };
 	return c;
 }
 
@@ -40,6 +41,15 @@ static void test_single_cpu_has_no_htt(void **state)
 	c->entries[0].edx = 1u << 28;
 	cpuid__patch(c, 0, 1);
 	assert_false(c->entries[0].edx & (1u << 28));
+	free(c);
+}
+
+static void test_invariant_tsc_hidden(void **state)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	cpuid__patch(c, 0, 1);
+	assert_int_equal(c->entries[5].edx, 0x0ff); /* bit 8 gone, others kept */
 	free(c);
 }
 
@@ -70,6 +80,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leaf1_apic_id_and_count),
 		cmocka_unit_test(test_single_cpu_has_no_htt),
+		cmocka_unit_test(test_invariant_tsc_hidden),
 		cmocka_unit_test(test_topology_leaves),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
