@@ -71,7 +71,7 @@ int iobus__register(struct mv_iobus *bus, uint64_t base, uint64_t len, const str
 		goto out_unlock;
 	}
 	memmove(&bus->ranges[i + 1], &bus->ranges[i], (bus->nranges - i) * sizeof(bus->ranges[0]));
-	bus->ranges[i] = (struct mv_iorange){ base, len, ops, opaque, name };
+	bus->ranges[i] = (struct mv_iorange){ .base = base, .len = len, .ops = ops, .opaque = opaque, .name = name };
 	bus->nranges++;
 out_unlock:
 	pthread_rwlock_unlock(&bus->lock);
@@ -96,7 +96,7 @@ int iobus__unregister(struct mv_iobus *bus, uint64_t base)
 
 bool iobus__access(struct mv_iobus *bus, uint64_t addr, void *data, uint32_t len, bool is_write)
 {
-	const struct mv_iorange *r;
+	struct mv_iorange *r;
 	bool found = false;
 	unsigned int i;
 
@@ -108,6 +108,7 @@ bool iobus__access(struct mv_iobus *bus, uint64_t addr, void *data, uint32_t len
 		r = &bus->ranges[i];
 		if (addr >= r->base && addr + len <= r->base + r->len) {
 			found = true;
+			__atomic_fetch_add(&r->accesses, 1, __ATOMIC_RELAXED);
 			if (is_write && r->ops->write)
 				r->ops->write(r->opaque, addr - r->base, data, len);
 			else if (!is_write && r->ops->read)
@@ -120,4 +121,16 @@ bool iobus__access(struct mv_iobus *bus, uint64_t addr, void *data, uint32_t len
 	if (!found && !is_write)
 		memset(data, 0xff, len);
 	return found;
+}
+
+void iobus__foreach(struct mv_iobus *bus, void (*fn)(void *opaque, const struct mv_iorange *r), void *opaque)
+{
+	pthread_rwlock_rdlock(&bus->lock);
+	for (unsigned int i = 0; i < bus->nranges; i++) {
+		struct mv_iorange snap = bus->ranges[i];
+
+		snap.accesses = __atomic_load_n(&bus->ranges[i].accesses, __ATOMIC_RELAXED);
+		fn(opaque, &snap);
+	}
+	pthread_rwlock_unlock(&bus->lock);
 }

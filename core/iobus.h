@@ -24,6 +24,7 @@ struct mv_iorange {
 	const struct mv_iodev_ops *ops;
 	void *opaque;
 	const char *name;
+	uint64_t accesses;           /* dispatched accesses (atomic adds) */
 };
 
 struct mv_iobus {
@@ -43,5 +44,8 @@ int iobus__unregister(struct mv_iobus *bus, uint64_t base) MV_MUST_CHECK;
 /* Dispatches an access. Returns false if no device covers the whole
  * [addr, addr+len); reads from nowhere return all ones in data. */
 bool iobus__access(struct mv_iobus *bus, uint64_t addr, void *data, uint32_t len, bool is_write);
+/* Calls fn for each range in address order, under the read lock (fn must
+ * not touch the bus). */
+void iobus__foreach(struct mv_iobus *bus, void (*fn)(void *opaque, const struct mv_iorange *r), void *opaque);
 
 #endif

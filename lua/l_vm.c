@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/machine.h"
 #include "core/vm.h"
 #include "lua/state.h"
 
@@ -272,6 +273,44 @@ static int l_vm_info(lua_State *L)
 	return 1;
 }
 
+struct range_list {
+	lua_State *L;
+	const char *bus;
+};
+
+static void push_range(void *opaque, const struct mv_iorange *r)
+{
+	struct range_list *rl = opaque;
+	lua_State *L = rl->L;
+
+	lua_createtable(L, 0, 5);
+	lua_pushstring(L, r->name ? r->name : "?");
+	lua_setfield(L, -2, "id");
+	lua_pushstring(L, rl->bus);
+	lua_setfield(L, -2, "bus");
+	set_int(L, "base", (lua_Integer)r->base);
+	set_int(L, "size", (lua_Integer)r->len);
+	set_int(L, "accesses", (lua_Integer)r->accesses);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+}
+
+/* core.vm_ranges(h) -> { {id, bus = "pio"|"mmio", base, size, accesses} }:
+ * the I/O ranges of the running machine (empty when stopped). */
+static int l_vm_ranges(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	struct mv_machine *m = h->vm->machine;
+	struct range_list rl = { L, "pio" };
+
+	lua_newtable(L);
+	if (!m)
+		return 1;
+	iobus__foreach(&m->pio, push_range, &rl);
+	rl.bus = "mmio";
+	iobus__foreach(&m->mmio, push_range, &rl);
+	return 1;
+}
+
 static void push_line(void *opaque, const char *line, size_t len)
 {
 	lua_State *L = opaque;
@@ -385,7 +424,7 @@ void mvlua__register_vm(lua_State *L)
 		{ "vm_new", l_vm_new }, { "vm_start", l_vm_start }, { "vm_pause", l_vm_pause },
 		{ "vm_resume", l_vm_resume }, { "vm_reset", l_vm_reset }, { "vm_kill", l_vm_kill },
 		{ "vm_power_button", l_vm_power_button },
-		{ "vm_state", l_vm_state }, { "vm_info", l_vm_info }, { "vm_destroy", l_vm_destroy },
+		{ "vm_state", l_vm_state }, { "vm_info", l_vm_info }, { "vm_ranges", l_vm_ranges }, { "vm_destroy", l_vm_destroy },
 		{ "vm_console_tail", l_vm_console_tail }, { "vm_console_write", l_vm_console_write },
 		{ "vm_console_partial", l_vm_console_partial }, { "vm_console_watch", l_vm_console_watch },
 		{ "set_dispatch", l_set_dispatch }, { "count_active", l_count_active },

@@ -85,7 +85,7 @@ int acpi_pm__create(struct mv_iobus *pio, const struct mv_acpi_pm_params *p, str
 		return err__set(err, -ENOMEM, "out of memory for ACPI PM");
 	pm->pio = pio;
 	pm->p = *p;
-	ret = iobus__register(pio, PORT_BASE, ACPI_PM_NR_PORTS, &pm_ops, pm, "acpi pm", err);
+	ret = iobus__register(pio, PORT_BASE, ACPI_PM_NR_PORTS, &pm_ops, pm, "acpi-pm", err);
 	if (ret < 0)
 		goto err_free;
 	*out = pm;

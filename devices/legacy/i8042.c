@@ -218,10 +218,10 @@ int i8042__create(struct mv_iobus *pio, const struct mv_i8042_params *p, struct 
 	k->p = *p;
 	k->config = CFG_DEFAULT;
 	k->outport = OUTPORT_DEFAULT;
-	ret = iobus__register(pio, PORT_DATA, 1, &data_ops, k, "i8042 data", err);
+	ret = iobus__register(pio, PORT_DATA, 1, &data_ops, k, "i8042", err);
 	if (ret < 0)
 		goto err_free;
-	ret = iobus__register(pio, PORT_COMMAND, 1, &cmd_ops, k, "i8042 command", err);
+	ret = iobus__register(pio, PORT_COMMAND, 1, &cmd_ops, k, "i8042", err);
 	if (ret < 0)
 		goto err_unregister_data;
 	*out = k;

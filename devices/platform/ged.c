@@ -74,7 +74,7 @@ int ged__create(struct mv_iobus *mmio, const struct mv_ged_params *p, struct mv_
 	pthread_mutex_init(&g->lock, NULL);
 	g->mmio = mmio;
 	g->p = *p;
-	ret = iobus__register(mmio, LAYOUT_GED_MMIO, LAYOUT_GED_MMIO_SIZE, &ged_ops, g, "acpi ged", err);
+	ret = iobus__register(mmio, LAYOUT_GED_MMIO, LAYOUT_GED_MMIO_SIZE, &ged_ops, g, "ged", err);
 	if (ret < 0)
 		goto err_free;
 	*out = g;

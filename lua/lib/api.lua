@@ -60,8 +60,22 @@ return function(core)
   function VM:state() return core.vm_state(check(self)) end
 
   function VM:info()
-    local info = core.vm_info(check(self))
-    info.devices = {}
+    local h = check(self)
+    local info = core.vm_info(h)
+    -- one entry per device, in address order: its I/O ranges and how many
+    -- guest accesses reached it (this boot)
+    local devices, by_id = {}, {}
+    for _, r in ipairs(core.vm_ranges(h)) do
+      local d = by_id[r.id]
+      if not d then
+        d = { id = r.id, resources = {}, accesses = 0 }
+        by_id[r.id] = d
+        devices[#devices + 1] = d
+      end
+      d.resources[#d.resources + 1] = { bus = r.bus, base = r.base, size = r.size }
+      d.accesses = d.accesses + r.accesses
+    end
+    info.devices = devices
     return info
   end
 

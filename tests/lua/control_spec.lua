@@ -180,6 +180,29 @@ describe("vm lifecycle and events", function()
     os.remove(kernel)
   end)
 
+  it("info lists the running machine's devices with their ranges and access counts", function()
+    local kernel = h.tiny_guest(h.code.print("hello\n") .. h.code.spin)
+    local vm = mv.vm { kernel = kernel, memory = "32M", serial = "null" }
+    assert(vm:start())
+    local devices
+    expect_done(run(function()
+      vm.console:expect("hello", { timeout = 5 })
+      devices = vm:info().devices
+      vm:kill()
+    end))
+    local by_id = {}
+    for _, d in ipairs(devices) do by_id[d.id] = d end
+    assert.are.same({ { bus = "pio", base = 0x3f8, size = 8 } }, by_id.serial.resources)
+    assert.is_true(by_id.serial.accesses >= 6, "the guest wrote 'hello\\n' to the UART")
+    assert.are.equal(2, #by_id.i8042.resources)
+    assert.are.equal(0, by_id.i8042.accesses)
+    assert.is_not_nil(by_id.rtc)
+    assert.is_not_nil(by_id.ged)
+    assert.are.same({}, vm:info().devices) -- stopped: no machine
+    vm:destroy()
+    os.remove(kernel)
+  end)
+
   it("pause, resume and kill a running guest; wait returns the event", function()
     local kernel = h.tiny_guest(h.code.print("up\n") .. h.code.spin)
     local vm = mv.vm { kernel = kernel, memory = "32M", serial = "null" }

@@ -186,7 +186,7 @@ static void test_register_conflict(void **state)
 
 	assert_int_equal(ged__create(&c->bus, &p, &other, &err), -EEXIST);
 	assert_null(other);
-	assert_non_null(strstr(err.msg, "acpi ged"));
+	assert_non_null(strstr(err.msg, "ged"));
 }
 
 static void test_destroy_unregisters(void **state)
