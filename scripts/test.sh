@@ -16,8 +16,10 @@ e.g. scripts/test.sh -L unit     scripts/test.sh -R qemu_boot -V
 Integration tests (label integration) run through scripts/with-kvm; set
 MV_SKIP_INTEGRATION=1 to skip them.
 Without arguments (the whole suite), the unit tier first runs in an
-ASan+UBSan build (build-asan/, -DMV_SANITIZE=ON); MV_NO_SANITIZE=1 skips
-that pass. Exit status: ctest's (the first failing pass).
+ASan+UBSan build (build-asan/, -DMV_SANITIZE=ON) and every libFuzzer
+target runs for MV_FUZZ_SECONDS (default 10) in build-fuzz/ (scripts/fuzz);
+MV_NO_SANITIZE=1 skips both passes. Exit status: ctest's (the whole
+suite's, else the first failing pass).
 EOF
 	exit 0 ;;
 esac
@@ -34,6 +36,10 @@ cmake --build build-asan -j"$(nproc)"
 asan_rc=0
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir build-asan --output-on-failure -L unit || asan_rc=$?
+echo "test.sh: fuzz targets, ${MV_FUZZ_SECONDS:-10} s each (build-fuzz/)"
+fuzz_rc=0
+"$HERE/fuzz" --seconds "${MV_FUZZ_SECONDS:-10}" || fuzz_rc=$?
+[ "$asan_rc" != 0 ] || asan_rc=$fuzz_rc
 echo "test.sh: whole suite (build/)"
 rc=0
 ctest --test-dir build --output-on-failure || rc=$?
