@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/irqroute.h"
 #include "core/log.h"
 #include "core/x86/acpi.h"
 #include "core/x86/boot.h"
@@ -19,6 +20,7 @@
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/rtc.h"
 #include "devices/legacy/serial.h"
+#include "devices/pci/host.h"
 #include "devices/platform/ged.h"
 
 static void kvm_set_level(void *opaque, unsigned int gsi, int level)
@@ -108,6 +110,25 @@ static void guest_poweroff(void *opaque)
 	machine__request(opaque, MV_REQ_POWEROFF, "guest poweroff");
 }
 
+/* GSI routing (for MSI-X) and the PCIe host bridge; its 64-bit window lies
+ * above RAM (layout.h). */
+static int create_pci(struct mv_machine *m, struct mv_err *err)
+{
+	const struct mv_irqroute_params rp = { .vm_fd = m->vm_fd };
+	struct mv_pci_host_params hp = {
+		.pio = &m->pio, .mmio = &m->mmio, .irq = m->irq,
+		.mmio64_start = layout__pci_mmio64_start(guestmem__end(&m->mem)),
+		.mmio64_size = LAYOUT_PCI_MMIO64_SIZE,
+	};
+	int ret;
+
+	ret = irqroute__create(&rp, &m->irqroute, err);
+	if (ret < 0)
+		return ret;
+	hp.router = irqroute__router(m->irqroute);
+	return pci_host__create(&hp, &m->pci, err);
+}
+
 static int create_devices(struct mv_machine *m, struct mv_err *err)
 {
 	struct mv_serial_params sp = {
@@ -129,18 +150,24 @@ static int create_devices(struct mv_machine *m, struct mv_err *err)
 		ret = acpi_pm__create(&m->pio, &pp, &m->pm, err);
 	if (!ret)
 		ret = ged__create(&m->mmio, &gp, &m->ged, err);
+	if (!ret)
+		ret = create_pci(m, err);
 	return ret;
 }
 
 static int load_guest(struct mv_machine *m, struct mv_boot_entry *entry, struct mv_err *err)
 {
 	const struct mv_vm_config *cfg = &m->vm->cfg;
-	const struct mv_acpi_dsdt_hook dsdt_hooks[] = { { ged__dsdt_hook, m->ged } };
+	const struct mv_acpi_dsdt_hook dsdt_hooks[] = { { ged__dsdt_hook, m->ged }, { pci_host__dsdt_hook, m->pci } };
+	const struct mv_acpi_table_hook table_hooks[] = { { pci_host__mcfg_hook, m->pci } };
+	const struct mv_e820_reserved reserved[] = { { LAYOUT_ECAM_START, LAYOUT_ECAM_BUS0_SIZE } };
 	struct mv_acpi_config acpi = {
 		.ncpus = m->ncpus, .dsdt_hooks = dsdt_hooks, .ndsdt_hooks = ARRAY_SIZE(dsdt_hooks),
+		.table_hooks = table_hooks, .ntable_hooks = ARRAY_SIZE(table_hooks),
 	};
 	struct mv_boot_request req = {
 		.kernel_path = cfg->kernel, .initrd_path = cfg->initrd, .cmdline = cfg->cmdline,
+		.reserved = reserved, .nreserved = ARRAY_SIZE(reserved),
 	};
 	int ret;
 
@@ -241,6 +268,8 @@ void machine__destroy(struct mv_machine *m)
 	for (unsigned int i = 0; i < m->ncpus && m->vcpus; i++)
 		vcpu__destroy(&m->vcpus[i]);
 	free(m->vcpus);
+	pci_host__destroy(m->pci);
+	irqroute__destroy(m->irqroute);
 	ged__destroy(m->ged);
 	acpi_pm__destroy(m->pm);
 	rtc__destroy(m->rtc);

@@ -37,6 +37,8 @@ struct mv_i8042;
 struct mv_rtc;
 struct mv_acpi_pm;
 struct mv_ged;
+struct mv_irqroute;
+struct mv_pci_host;
 
 struct mv_machine {
 	struct mv_vm *vm;
@@ -53,6 +55,8 @@ struct mv_machine {
 	struct mv_rtc *rtc;
 	struct mv_acpi_pm *pm;
 	struct mv_ged *ged;
+	struct mv_irqroute *irqroute;  /* GSI routing and irqfds (MSI-X) */
+	struct mv_pci_host *pci;       /* PCIe host bridge, bus 0 */
 	atomic_bool stop;
 	atomic_bool requested;
 	atomic_bool paused;

@@ -24,6 +24,9 @@
 #define LAYOUT_PCI_MMIO32_END   0xE8000000ULL
 #define LAYOUT_ECAM_START      0xE8000000ULL   /* PCIe ECAM, 256 buses x 1 MiB */
 #define LAYOUT_ECAM_SIZE       0x10000000ULL
+/* Only bus 0 is backed (MCFG: bus 0-0); that MiB is reserved in e820 and as
+ * an ACPI motherboard resource (PNP0C02), as Linux wants before using it. */
+#define LAYOUT_ECAM_BUS0_SIZE  0x100000ULL
 #define LAYOUT_PLATFORM_MMIO   0xFE000000ULL   /* platform devices (GED, hotplug ctl) */
 #define LAYOUT_GED_MMIO        LAYOUT_PLATFORM_MMIO /* ACPI GED event register */
 #define LAYOUT_GED_MMIO_SIZE   4ULL
@@ -49,5 +52,31 @@
 #define LAYOUT_ACPI_S5_TYPE         5      /* \_S5_ sleep type; poweroff writes (5 << 2) | 0x20 */
 
 #define LAYOUT_IOAPIC_PINS     24
+
+/* PCI I/O BAR window (ports): I/O BARs are assigned and decoded only here. */
+#define LAYOUT_PCI_IO_START    0xC000
+#define LAYOUT_PCI_IO_END      0x10000
+/* PCI INTx: the _PRT swizzles slot s, pin p (0 = INTA) to GSI
+ * LAYOUT_PCI_GSI_BASE + (s + p) % LAYOUT_PCI_GSI_COUNT: IOAPIC pins 16-23,
+ * which no ISA device uses. Level triggered, active low (what a _PRT entry
+ * with Source 0 means); KVM's IOAPIC ignores polarity, KVM_IRQ_LINE 1 is
+ * "asserted". */
+#define LAYOUT_PCI_GSI_BASE    16
+#define LAYOUT_PCI_GSI_COUNT   8
+/* MSI routes take GSIs from here up (0-23 are the irqchip pins). */
+#define LAYOUT_MSI_GSI_BASE    LAYOUT_IOAPIC_PINS
+
+/* PCI 64-bit BAR window: 64 GiB at the first 256 GiB boundary at or above
+ * mem_end (the end of RAM, and later of any hotplug memory area). With up
+ * to 252 GiB of RAM that is [256 GiB, 320 GiB): a fixed address, below
+ * 2^39 so that every x86_64 CPU's physical address width (39 bits on
+ * client parts, 40 in QEMU TCG, 46+ on servers) reaches it; bigger guests
+ * get it higher. */
+#define LAYOUT_PCI_MMIO64_ALIGN (256 * GiB)
+#define LAYOUT_PCI_MMIO64_SIZE  (64 * GiB)
+static inline uint64_t layout__pci_mmio64_start(uint64_t mem_end)
+{
+	return ALIGN_UP(MAX(mem_end, LAYOUT_MMIO_HOLE_END), LAYOUT_PCI_MMIO64_ALIGN);
+}
 
 #endif

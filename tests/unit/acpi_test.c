@@ -13,6 +13,7 @@
 
 #include "core/x86/acpi.h"
 #include "core/x86/layout.h"
+#include "devices/pci/host.h"
 
 #define RAM_SIZE (1 * MiB)
 
@@ -520,6 +521,136 @@ static void test_bad_config(void **state)
 	assert_non_null(strstr(err.msg, "not in guest RAM"));
 }
 
+/* --- the PCI host bridge's tables --- */
+
+/* The bytes of one _PRT entry, Package (4) { slot << 16 | 0xFFFF, pin,
+ * Zero, gsi }, encoded independently of the emitter. */
+static size_t prt_entry(uint8_t *out, unsigned int slot, unsigned int pin, unsigned int gsi)
+{
+	size_t n = 0, len;
+
+	out[n++] = 0x12;       /* PackageOp */
+	out[n++] = 0;          /* PkgLength, below */
+	out[n++] = 4;          /* NumElements */
+	if (slot == 0) {
+		out[n++] = 0x0B;   /* WordPrefix 0xFFFF */
+		out[n++] = 0xFF;
+		out[n++] = 0xFF;
+	} else {
+		out[n++] = 0x0C;   /* DWordPrefix */
+		out[n++] = 0xFF;
+		out[n++] = 0xFF;
+		out[n++] = (uint8_t)slot;
+		out[n++] = 0;
+	}
+	if (pin <= 1) {
+		out[n++] = (uint8_t)pin; /* ZeroOp / OneOp */
+	} else {
+		out[n++] = 0x0A;
+		out[n++] = (uint8_t)pin;
+	}
+	out[n++] = 0x00;       /* Source: Zero */
+	out[n++] = 0x0A;
+	out[n++] = (uint8_t)gsi;
+	len = n - 1;
+	out[1] = (uint8_t)len;
+	return n;
+}
+
+static void test_pci_host_tables(void **state)
+{
+	static const char *const dsdt_want[] = {
+		"Device (PCI0)", "Name (_HID, EisaId (\"PNP0A08\")", "Name (_CID, EisaId (\"PNP0A03\")",
+		"Name (_SEG, Zero)", "Name (_BBN, Zero)",
+		"WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,",
+		"IO (Decode16,", "0x0CF8,", "0x08,",
+		"WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,", "0xC000,", "0xFFFF,",
+		"DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,",
+		"0xC0000000,", "0xE7FFFFFF,", "0x28000000,",
+		"QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite,",
+		"0x0000004000000000,", "0x0000004FFFFFFFFF,", "0x0000001000000000,",
+		"Name (_PRT, Package (0x80)", "0x001FFFFF,",
+		"Method (_OSC, 4, NotSerialized)", "CreateDWordField (Arg3, Zero, CDW1)",
+		"ToUUID (\"33db4d5b-1ff7-401c-9657-7441c03dd766\")", "CreateDWordField (Arg3, 0x08, CDW3)",
+		"And (CDW3, 0x1E, Local0)", "Or (CDW1, 0x08, CDW1)", "Or (CDW1, 0x10, CDW1)", "Or (CDW1, 0x04, CDW1)",
+		"Store (Local0, CDW3)", "Return (Arg3)",
+		"Device (MRES)", "Name (_HID, EisaId (\"PNP0C02\")", "Memory32Fixed (ReadWrite,", "0xE8000000,",
+		"0x00100000,",
+	};
+	static const char *const mcfg_want[] = {
+		"Signature : \"MCFG\"", "Base Address : 00000000E8000000", "Segment Group Number : 0000",
+		"Start Bus Number : 00", "End Bus Number : 00",
+	};
+	struct mv_iobus pio, mmio;
+	struct mv_pci_host_params hp = {
+		.pio = &pio, .mmio = &mmio, .mmio64_start = 256 * GiB, .mmio64_size = 64 * GiB,
+	};
+	struct mv_pci_host *host;
+	struct mv_err err = { "" };
+	const uint8_t *xsdt, *dsdt, *mcfg;
+	uint64_t rsdp = 0;
+	uint8_t entry[16];
+
+	iobus__init(&pio, "pio");
+	iobus__init(&mmio, "mmio");
+	assert_int_equal(pci_host__create(&hp, &host, &err), 0);
+	{
+		const struct mv_acpi_dsdt_hook dh = { pci_host__dsdt_hook, host };
+		const struct mv_acpi_table_hook th = { pci_host__mcfg_hook, host };
+		struct mv_acpi_config cfg = { .ncpus = 2, .dsdt_hooks = &dh, .ndsdt_hooks = 1, .table_hooks = &th,
+					      .ntable_hooks = 1 };
+
+		assert_int_equal(acpi__build(&mem, &cfg, &rsdp, &err), 0);
+	}
+	xsdt = walk_rsdp(rsdp);
+	mcfg = xsdt_find(xsdt, "MCFG");
+	assert_int_equal(rd32(mcfg + 4), 36 + 8 + 16);
+	assert_int_equal(mcfg[8], 1);
+	assert_int_equal(rd64(mcfg + 44), LAYOUT_ECAM_START);
+	assert_int_equal(rd16(mcfg + 52), 0);   /* segment */
+	assert_int_equal(mcfg[54], 0);          /* buses 0-0: only bus 0's MiB is backed */
+	assert_int_equal(mcfg[55], 0);
+	iasl_expect(mcfg, mcfg_want, ARRAY_SIZE(mcfg_want));
+	dsdt = check_fadt(xsdt_find(xsdt, "FACP"));
+	iasl_expect(dsdt, dsdt_want, ARRAY_SIZE(dsdt_want));
+	/* every slot and pin swizzles to GSI 16 + (slot + pin) % 8 */
+	for (unsigned int slot = 0; slot < 32; slot++) {
+		for (unsigned int pin = 0; pin < 4; pin++) {
+			size_t n = prt_entry(entry, slot, pin, 16 + (slot + pin) % 8);
+
+			if (!memmem(dsdt, rd32(dsdt + 4), entry, n))
+				fail_msg("no _PRT entry for slot %u pin %u", slot, pin);
+		}
+	}
+	/* without a 64-bit window the _CRS has no QWordMemory */
+	pci_host__destroy(host);
+	hp.mmio64_size = 0;
+	assert_int_equal(pci_host__create(&hp, &host, &err), 0);
+	{
+		const struct mv_acpi_dsdt_hook dh = { pci_host__dsdt_hook, host };
+		struct mv_acpi_config cfg = { .ncpus = 1, .dsdt_hooks = &dh, .ndsdt_hooks = 1 };
+		char *dsl;
+
+		assert_int_equal(acpi__build(&mem, &cfg, &rsdp, &err), 0);
+		dsdt = check_fadt(xsdt_find(walk_rsdp(rsdp), "FACP"));
+		dsl = iasl_disassemble(dsdt, rd32(dsdt + 4));
+		expect_in(dsl, "Device (PCI0)");
+		assert_null(strstr(dsl, "QWordMemory"));
+		free(dsl);
+	}
+	pci_host__destroy(host);
+	iobus__destroy(&pio);
+	iobus__destroy(&mmio);
+	/* a NULL host is a hook error, not a crash */
+	memset(ram, 0, RAM_SIZE);
+	{
+		const struct mv_acpi_dsdt_hook dh = { pci_host__dsdt_hook, NULL };
+		struct mv_acpi_config cfg = { .ncpus = 1, .dsdt_hooks = &dh, .ndsdt_hooks = 1 };
+
+		expect_failure(&cfg, -EINVAL, "DSDT hook 0");
+	}
+}
+
 static void test_checksum(void **state)
 {
 	const uint8_t data[] = { 1, 2, 3, 250 };
@@ -542,6 +673,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tables_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_hooks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pci_host_tables, setup, teardown),
 		cmocka_unit_test(test_checksum),
 	};
 
