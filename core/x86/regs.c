@@ -46,19 +46,22 @@ static int set_msrs(int fd, unsigned int id, struct mv_err *err)
 		{ MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING },
 		{ MSR_MTRR_DEF_TYPE, MTRR_ENABLE | MTRR_TYPE_WB },
 	};
-	struct {
+	/* struct kvm_msrs ends in a flexible array: header + entries in one
+	 * suitably aligned buffer */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[ARRAY_SIZE(init)];
-	} msrs;
+		uint8_t bytes[sizeof(struct kvm_msrs) + ARRAY_SIZE(init) * sizeof(struct kvm_msr_entry)];
+	} buf;
+	struct kvm_msrs *msrs = &buf.hdr;
 	int n;
 
-	memset(&msrs, 0, sizeof(msrs));
-	msrs.hdr.nmsrs = ARRAY_SIZE(init);
+	memset(&buf, 0, sizeof(buf));
+	msrs->nmsrs = ARRAY_SIZE(init);
 	for (size_t i = 0; i < ARRAY_SIZE(init); i++) {
-		msrs.e[i].index = init[i].index;
-		msrs.e[i].data = init[i].value;
+		msrs->entries[i].index = init[i].index;
+		msrs->entries[i].data = init[i].value;
 	}
-	n = ioctl(fd, KVM_SET_MSRS, &msrs);
+	n = ioctl(fd, KVM_SET_MSRS, msrs);
 	if (n < 0)
 		return err__set(err, -errno, "KVM_SET_MSRS on vCPU %u: %s", id, strerror(errno));
 	if (n != (int)ARRAY_SIZE(init))
