@@ -22,6 +22,7 @@
 #include "devices/legacy/serial.h"
 #include "devices/pci/host.h"
 #include "devices/platform/ged.h"
+#include "devices/platform/pvpanic.h"
 
 static void kvm_set_level(void *opaque, unsigned int gsi, int level)
 {
@@ -129,6 +130,11 @@ static int create_pci(struct mv_machine *m, struct mv_err *err)
 	return pci_host__create(&hp, &m->pci, err);
 }
 
+static void guest_panic(void *opaque, uint8_t events)
+{
+	machine__guest_panic(opaque, events);
+}
+
 static int create_devices(struct mv_machine *m, struct mv_err *err)
 {
 	struct mv_serial_params sp = {
@@ -139,6 +145,7 @@ static int create_devices(struct mv_machine *m, struct mv_err *err)
 	struct mv_rtc_params rp = { .now = NULL, .opaque = m };
 	struct mv_acpi_pm_params pp = { .poweroff = guest_poweroff, .reset = guest_reset, .opaque = m };
 	struct mv_ged_params gp = { .irq = m->irq, .gsi = LAYOUT_IRQ_GED };
+	struct mv_pvpanic_params vp = { .event = guest_panic, .opaque = m };
 	int ret;
 
 	ret = serial__create(&m->pio, &sp, &m->serial, err);
@@ -151,6 +158,8 @@ static int create_devices(struct mv_machine *m, struct mv_err *err)
 	if (!ret)
 		ret = ged__create(&m->mmio, &gp, &m->ged, err);
 	if (!ret)
+		ret = pvpanic__create(&m->pio, &vp, &m->pvpanic, err);
+	if (!ret)
 		ret = create_pci(m, err);
 	return ret;
 }
@@ -158,7 +167,8 @@ static int create_devices(struct mv_machine *m, struct mv_err *err)
 static int load_guest(struct mv_machine *m, struct mv_boot_entry *entry, struct mv_err *err)
 {
 	const struct mv_vm_config *cfg = &m->vm->cfg;
-	const struct mv_acpi_dsdt_hook dsdt_hooks[] = { { ged__dsdt_hook, m->ged }, { pci_host__dsdt_hook, m->pci } };
+	const struct mv_acpi_dsdt_hook dsdt_hooks[] = { { ged__dsdt_hook, m->ged }, { pvpanic__dsdt_hook, m->pvpanic },
+						       { pci_host__dsdt_hook, m->pci } };
 	const struct mv_acpi_table_hook table_hooks[] = { { pci_host__mcfg_hook, m->pci } };
 	const struct mv_e820_reserved reserved[] = { { LAYOUT_ECAM_START, LAYOUT_ECAM_BUS0_SIZE } };
 	struct mv_acpi_config acpi = {
@@ -270,6 +280,7 @@ void machine__destroy(struct mv_machine *m)
 	free(m->vcpus);
 	pci_host__destroy(m->pci);
 	irqroute__destroy(m->irqroute);
+	pvpanic__destroy(m->pvpanic);
 	ged__destroy(m->ged);
 	acpi_pm__destroy(m->pm);
 	rtc__destroy(m->rtc);

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "core/elfcore.h"
 #include "core/guestmem.h"
 #include "core/iobus.h"
 #include "core/irq.h"
@@ -37,6 +38,7 @@ struct mv_i8042;
 struct mv_rtc;
 struct mv_acpi_pm;
 struct mv_ged;
+struct mv_pvpanic;
 struct mv_irqroute;
 struct mv_pci_host;
 
@@ -55,6 +57,7 @@ struct mv_machine {
 	struct mv_rtc *rtc;
 	struct mv_acpi_pm *pm;
 	struct mv_ged *ged;
+	struct mv_pvpanic *pvpanic;
 	struct mv_irqroute *irqroute;  /* GSI routing and irqfds (MSI-X) */
 	struct mv_pci_host *pci;       /* PCIe host bridge, bus 0 */
 	atomic_bool stop;
@@ -67,6 +70,8 @@ struct mv_machine {
 	bool paused_clock_valid;
 	_Atomic uint64_t exits[MV_EXIT__COUNT];
 	char error[256];     /* set by the first MV_REQ_ERROR */
+	atomic_bool panic_pending;  /* a panic is posted and not handled yet */
+	struct mv_vm_panic panic;   /* written before the post, read after it */
 };
 
 int machine__create(struct mv_vm *vm, struct mv_machine **out, struct mv_err *err) MV_MUST_CHECK;
@@ -85,6 +90,17 @@ void machine__request(struct mv_machine *m, enum mv_machine_request req, const c
  * decides what to do. -ENODEV if the machine has no GED. */
 int machine__power_button(struct mv_machine *m) MV_MUST_CHECK;
 
+/* Guest panics (core/machine_panic.c). vCPU thread (the pvpanic write):
+ * records the writing vCPU's registers, parks every vCPU (m->paused, as
+ * machine__pause; the loop completes it with machine__pause and ends it
+ * with machine__resume) and posts the panic to the loop
+ * (vm__on_machine_panic). One panic at a time: writes while one is
+ * pending are dropped. */
+void machine__guest_panic(struct mv_machine *m, uint8_t events);
+/* Loop thread, vCPUs parked: every vCPU's registers (valid = false for one
+ * whose registers cannot be read). */
+void machine__cpu_states(struct mv_machine *m, struct mv_elfcore_cpu *cpus);
+
 /* vCPUs (core/vcpu.c) */
 int vcpu__create(struct mv_machine *m, struct mv_vcpu *v, unsigned int id, struct mv_err *err) MV_MUST_CHECK;
 int vcpu__start(struct mv_vcpu *v, struct mv_err *err) MV_MUST_CHECK;
@@ -92,8 +108,13 @@ int vcpu__start(struct mv_vcpu *v, struct mv_err *err) MV_MUST_CHECK;
 void vcpu__kick(struct mv_vcpu *v);
 void vcpu__join(struct mv_vcpu *v);
 void vcpu__destroy(struct mv_vcpu *v);
+/* The vCPU whose thread is calling, or NULL on any other thread. */
+struct mv_vcpu *vcpu__current(void);
 
 /* core/vm.c: the loop-thread side of machine__request. */
 void vm__on_machine_request(void *vm, uint64_t data);
+/* core/vm.c: the loop-thread side of machine__guest_panic (data: the
+ * machine's generation). */
+void vm__on_machine_panic(void *vm, uint64_t data);
 
 #endif

@@ -58,7 +58,8 @@ static void usage(FILE *f)
 		"exits 0, 1 if a chunk failed, 2 if it could not connect.\n"
 		"\n"
 		"Exit status: 0 when the guests powered off; 1 on a script, configuration\n"
-		"or VMM error; 128+N when stopped by signal N (SIGINT, SIGTERM).\n"
+		"or VMM error; 2 when a guest panicked and no \"panic\" handler took it;\n"
+		"128+N when stopped by signal N (SIGINT, SIGTERM).\n"
 		"\n"
 		"With serial = \"stdio\" on a terminal, the console is raw: Ctrl-A x quits.\n"
 		"Documentation: docs/ in the source tree.\n");

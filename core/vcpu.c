@@ -16,6 +16,13 @@
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
+static _Thread_local struct mv_vcpu *current_vcpu;
+
+struct mv_vcpu *vcpu__current(void)
+{
+	return current_vcpu;
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -179,6 +186,7 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	sigset_t set;
 
+	current_vcpu = v;
 	snprintf(name, sizeof(name), "mv-vcpu%u", v->id);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);

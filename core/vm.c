@@ -107,7 +107,7 @@ static void teardown_machine(struct mv_vm *vm)
 	machine__destroy(m);
 }
 
-static void set_stopped(struct mv_vm *vm, enum mv_stop_reason reason, int code)
+void vm__set_stopped(struct mv_vm *vm, enum mv_stop_reason reason, int code)
 {
 	int status = reason == MV_STOP_PANIC ? 2 : reason == MV_STOP_ERROR ? 1 : 0;
 
@@ -166,7 +166,7 @@ static int reboot(struct mv_vm *vm, struct mv_err *err)
 	if (ret < 0) {
 		snprintf(vm->stop_message, sizeof(vm->stop_message), "reboot failed: %s", err->msg);
 		pr_err("vm '%s': %s", vm->cfg.name, vm->stop_message);
-		set_stopped(vm, MV_STOP_ERROR, ret);
+		vm__set_stopped(vm, MV_STOP_ERROR, ret);
 	}
 	return ret;
 }
@@ -190,12 +190,30 @@ int vm__power_button(struct mv_vm *vm, struct mv_err *err)
 	return 0;
 }
 
+/* Whether vm was not destroyed (by a handler) meanwhile. */
+bool vm__alive(const struct mv_vm *vm)
+{
+	for (const struct mv_vm *v = all_vms; v; v = v->next)
+		if (v == vm)
+			return true;
+	return false;
+}
+
+bool vm__same_machine(const struct mv_vm *vm, uint32_t generation)
+{
+	return vm->machine && vm->machine->generation == generation;
+}
+
 static void on_guest_reset(struct mv_vm *vm)
 {
+	uint32_t generation = vm->machine->generation;
 	struct mv_err err;
+	bool reboot_it = notify(vm, MV_EV_RESET);
 
-	if (!notify(vm, MV_EV_RESET)) {
-		set_stopped(vm, MV_STOP_RESET, 0);
+	if (!vm__alive(vm) || !vm__same_machine(vm, generation))
+		return; /* a handler destroyed, killed or reset the VM */
+	if (!reboot_it) {
+		vm__set_stopped(vm, MV_STOP_RESET, 0);
 		return;
 	}
 	(void)reboot(vm, &err);
@@ -211,7 +229,7 @@ void vm__on_machine_request(void *opaque, uint64_t data)
 		return; /* a request from a machine that is already gone */
 	switch (req) {
 	case MV_REQ_POWEROFF:
-		set_stopped(vm, MV_STOP_POWEROFF, 0);
+		vm__set_stopped(vm, MV_STOP_POWEROFF, 0);
 		break;
 	case MV_REQ_RESET:
 		on_guest_reset(vm);
@@ -219,7 +237,7 @@ void vm__on_machine_request(void *opaque, uint64_t data)
 	case MV_REQ_ERROR:
 		snprintf(vm->stop_message, sizeof(vm->stop_message), "%s", vm->machine->error);
 		pr_err("vm '%s' stopped: %s", vm->cfg.name, vm->stop_message);
-		set_stopped(vm, MV_STOP_ERROR, -EIO);
+		vm__set_stopped(vm, MV_STOP_ERROR, -EIO);
 		break;
 	}
 }
@@ -256,7 +274,7 @@ void vm__kill(struct mv_vm *vm, enum mv_stop_reason reason, int code)
 {
 	if (vm->state != MV_VM_RUNNING && vm->state != MV_VM_PAUSED)
 		return;
-	set_stopped(vm, reason, code);
+	vm__set_stopped(vm, reason, code);
 }
 
 void vm__destroy(struct mv_vm *vm)

@@ -5,6 +5,7 @@
 #ifndef MV_VM_H
 #define MV_VM_H
 
+#include <linux/kvm.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -54,6 +55,18 @@ enum mv_vm_event {
 	MV_EV_PAUSED,
 	MV_EV_RESUMED,
 	MV_EV_RESET,     /* guest asked to reboot; listener returns false to veto */
+	MV_EV_PANIC,     /* guest reported a panic (vm->panic); listener returns
+			  * true if a handler took it, false for the default */
+};
+
+/* What the guest's pvpanic write said, and the reporting vCPU's state at
+ * that write. */
+struct mv_vm_panic {
+	uint8_t events;          /* PVPANIC_PANICKED / PVPANIC_CRASH_LOADED bits */
+	unsigned int vcpu;
+	bool have_regs;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
 };
 
 /* How the owner (the Lua layer) hears about a VM. Called on the loop thread. */
@@ -81,6 +94,8 @@ struct mv_vm {
 	struct mv_console *console;
 	struct mv_machine *machine;  /* NULL unless running or paused */
 	struct mv_vm *next;          /* in the list of all VMs */
+	struct mv_vm_panic panic;    /* the last panic reported */
+	bool panic_hold;             /* a panic handler runs; vCPUs are parked */
 };
 
 /* Takes ownership of cfg's strings (they must be malloc'ed). */
@@ -103,6 +118,13 @@ int vm__reset(struct mv_vm *vm, struct mv_err *err) MV_MUST_CHECK;
  * count once. */
 int vm__power_button(struct mv_vm *vm, struct mv_err *err) MV_MUST_CHECK;
 
+/* Guest RAM and vCPU registers as an ELF64 core at path (mode 0600; written
+ * to a temporary file in the same directory, then renamed). A running VM
+ * is paused for the time of the dump. -EINVAL unless running or paused. */
+int vm__dump_memory(struct mv_vm *vm, const char *path, struct mv_err *err) MV_MUST_CHECK;
+/* "panicked" or "crash_loaded" for a pvpanic event byte. */
+const char *vm__panic_kind(uint8_t events);
+
 const char *vm__state_name(enum mv_vm_state s);
 const char *vm__stop_reason_name(enum mv_stop_reason r);
 const char *vm__exit_kind_name(enum mv_exit_kind k);
@@ -115,5 +137,13 @@ unsigned int vm__count_active(void);
 /* Process exit status: 2 if a VM stopped on an unhandled panic, 1 if one
  * stopped on an error, else 0. */
 int vm__exit_status(void);
+
+/* Inside core/ (vm.c and vm_panic.c), loop thread: */
+/* Tears the machine down; the VM is stopped for reason (event "stopped"). */
+void vm__set_stopped(struct mv_vm *vm, enum mv_stop_reason reason, int code);
+/* Whether vm still exists (an event handler may have destroyed it). */
+bool vm__alive(const struct mv_vm *vm);
+/* Whether vm runs the machine of that generation (not reset or stopped). */
+bool vm__same_machine(const struct mv_vm *vm, uint32_t generation);
 
 #endif

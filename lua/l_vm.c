@@ -44,6 +44,63 @@ static void push_stop_fields(lua_State *L, struct mv_vm *vm)
 	}
 }
 
+#define PANIC_CONSOLE_LINES 200
+
+static void add_line(void *opaque, const char *line, size_t len)
+{
+	luaL_Buffer *b = opaque;
+
+	luaL_addlstring(b, line, len);
+	luaL_addchar(b, '\n');
+}
+
+static void set_reg(lua_State *L, const char *k, uint64_t v)
+{
+	lua_pushinteger(L, (lua_Integer)v);
+	lua_setfield(L, -2, k);
+}
+
+static void push_regs(lua_State *L, const struct kvm_regs *r, const struct kvm_sregs *s)
+{
+	lua_createtable(L, 0, 32);
+	set_reg(L, "rax", r->rax), set_reg(L, "rbx", r->rbx), set_reg(L, "rcx", r->rcx);
+	set_reg(L, "rdx", r->rdx), set_reg(L, "rsi", r->rsi), set_reg(L, "rdi", r->rdi);
+	set_reg(L, "rsp", r->rsp), set_reg(L, "rbp", r->rbp), set_reg(L, "r8", r->r8);
+	set_reg(L, "r9", r->r9), set_reg(L, "r10", r->r10), set_reg(L, "r11", r->r11);
+	set_reg(L, "r12", r->r12), set_reg(L, "r13", r->r13), set_reg(L, "r14", r->r14);
+	set_reg(L, "r15", r->r15), set_reg(L, "rip", r->rip), set_reg(L, "rflags", r->rflags);
+	set_reg(L, "cr0", s->cr0), set_reg(L, "cr2", s->cr2), set_reg(L, "cr3", s->cr3);
+	set_reg(L, "cr4", s->cr4), set_reg(L, "efer", s->efer), set_reg(L, "cs", s->cs.selector);
+	set_reg(L, "ss", s->ss.selector), set_reg(L, "fs_base", s->fs.base), set_reg(L, "gs_base", s->gs.base);
+	set_reg(L, "gdt_base", s->gdt.base), set_reg(L, "idt_base", s->idt.base);
+}
+
+/* ev.kind, ev.vcpu, ev.regs (absent if they could not be read) and
+ * ev.console: the last lines of console output, newline-terminated, then
+ * any line still being received. */
+static void push_panic_fields(lua_State *L, struct mv_vm *vm)
+{
+	const struct mv_vm_panic *p = &vm->panic;
+	luaL_Buffer b;
+	const char *partial;
+	size_t len;
+
+	lua_pushstring(L, vm__panic_kind(p->events));
+	lua_setfield(L, -2, "kind");
+	lua_pushinteger(L, p->vcpu);
+	lua_setfield(L, -2, "vcpu");
+	if (p->have_regs) {
+		push_regs(L, &p->regs, &p->sregs);
+		lua_setfield(L, -2, "regs");
+	}
+	luaL_buffinit(L, &b);
+	console__tail(vm->console, PANIC_CONSOLE_LINES, add_line, &b);
+	partial = console__partial(vm->console, &len);
+	luaL_addlstring(&b, partial, len);
+	luaL_pushresult(&b);
+	lua_setfield(L, -2, "console");
+}
+
 static bool dispatch(struct vmhandle *h, const char *event, const char *line, size_t len)
 {
 	lua_State *L = mvlua__active_state();
@@ -63,6 +120,8 @@ static bool dispatch(struct vmhandle *h, const char *event, const char *line, si
 	}
 	if (strcmp(event, "stopped") == 0)
 		push_stop_fields(L, h->vm);
+	else if (strcmp(event, "panic") == 0)
+		push_panic_fields(L, h->vm);
 	if (mvlua__pcall(L, 3, 1, "event dispatch")) {
 		result = !(lua_isboolean(L, -1) && !lua_toboolean(L, -1));
 		lua_pop(L, 1);
@@ -72,7 +131,7 @@ static bool dispatch(struct vmhandle *h, const char *event, const char *line, si
 
 static bool on_vm_event(void *opaque, struct mv_vm *vm, enum mv_vm_event ev)
 {
-	static const char *const names[] = { "started", "stopped", "paused", "resumed", "reset" };
+	static const char *const names[] = { "started", "stopped", "paused", "resumed", "reset", "panic" };
 	return dispatch(opaque, names[ev], NULL, 0);
 }
 
@@ -219,6 +278,15 @@ static int l_vm_power_button(lua_State *L)
 	struct mv_err err = { "" };
 
 	return push_result(L, vm__power_button(h->vm, &err), &err);
+}
+
+static int l_vm_dump_memory(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	const char *path = luaL_checkstring(L, 2);
+	struct mv_err err = { "" };
+
+	return push_result(L, vm__dump_memory(h->vm, path, &err), &err);
 }
 
 static int l_vm_kill(lua_State *L)
@@ -423,7 +491,7 @@ void mvlua__register_vm(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{ "vm_new", l_vm_new }, { "vm_start", l_vm_start }, { "vm_pause", l_vm_pause },
 		{ "vm_resume", l_vm_resume }, { "vm_reset", l_vm_reset }, { "vm_kill", l_vm_kill },
-		{ "vm_power_button", l_vm_power_button },
+		{ "vm_power_button", l_vm_power_button }, { "vm_dump_memory", l_vm_dump_memory },
 		{ "vm_state", l_vm_state }, { "vm_info", l_vm_info }, { "vm_ranges", l_vm_ranges }, { "vm_destroy", l_vm_destroy },
 		{ "vm_console_tail", l_vm_console_tail }, { "vm_console_write", l_vm_console_write },
 		{ "vm_console_partial", l_vm_console_partial }, { "vm_console_watch", l_vm_console_watch },

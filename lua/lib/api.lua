@@ -15,7 +15,7 @@ return function(core)
   local by_handle = setmetatable({}, { __mode = "k" })
   local created = {}  -- VMs not destroyed, in creation order (mv.vms)
   local EVENTS = { started = true, stopped = true, paused = true, resumed = true,
-                   reset = true, console = true }
+                   reset = true, console = true, panic = true }
 
   local function check(vm, level)
     if getmetatable(vm) ~= VM then
@@ -58,6 +58,14 @@ return function(core)
   function VM:kill() return core.vm_kill(check(self)) end
   function VM:power_button() return core.vm_power_button(check(self)) end
   function VM:state() return core.vm_state(check(self)) end
+
+  --- vm:dump_memory(path) -> true, or nil, err: guest RAM and vCPU
+  --- registers as an ELF64 core (mode 0600).
+  function VM:dump_memory(path)
+    local h = check(self)
+    if type(path) ~= "string" or path == "" then error("vm:dump_memory: path must be a non-empty string", 2) end
+    return core.vm_dump_memory(h, path)
+  end
 
   function VM:info()
     local h = check(self)
@@ -151,9 +159,12 @@ return function(core)
     local arg = ev
     if event == "console" then arg = ev.line else ev.vm = vm end
     local result = true
-    for _, sub in ipairs({ table.unpack(vm._subs[event] or {}) }) do
+    local subs = { table.unpack(vm._subs[event] or {}) }
+    for _, sub in ipairs(subs) do
       if call_handler(vm, event, sub, arg) == false then result = false end
     end
+    -- "panic": whether any handler took it (else the default policy runs)
+    if event == "panic" then return #subs > 0 end
     return result
   end)
 

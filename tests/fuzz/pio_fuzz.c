@@ -1,10 +1,11 @@
 /* libFuzzer target: the legacy port-I/O devices (16550A, i8042, CMOS RTC,
- * ACPI PM) on one bus, driven by a hostile guest.
+ * ACPI PM) and pvpanic on one bus, driven by a hostile guest.
  *
  * Build and run:
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -fno-sanitize-recover=undefined -I. tests/fuzz/pio_fuzz.c \
- *     devices/legacy/{serial,i8042,rtc,acpi_pm}.c core/{iobus,err,log}.c \
+ *     devices/legacy/{serial,i8042,rtc,acpi_pm}.c devices/platform/pvpanic.c \
+ *     core/{iobus,err,log}.c core/x86/{aml,aml_ops,aml_res}.c \
  *     -lpthread -o /tmp/pio_fuzz
  *   mkdir -p /tmp/pio_corpus && /tmp/pio_fuzz -max_total_time=60 /tmp/pio_corpus
  *
@@ -18,7 +19,8 @@
  *   op >> 5 == 7: the host clock moves by the next 4 bytes (signed) shifted
  *     left by op & 31.
  * Invariants: every device only reports IRQ level changes, on its own GSI;
- * the UART never takes more input than it has room for. */
+ * the UART never takes more input than it has room for; pvpanic reports
+ * only non-empty sets of its two event bits. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +35,7 @@
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/rtc.h"
 #include "devices/legacy/serial.h"
+#include "devices/platform/pvpanic.h"
 
 #define T0 ((time_t)1795527907) /* 2026-11-24 13:45:07 UTC */
 #define I8042_GSI 1
@@ -43,9 +46,10 @@ struct fuzz {
 	struct mv_i8042 *kbd;
 	struct mv_rtc *rtc;
 	struct mv_acpi_pm *pm;
+	struct mv_pvpanic *pvpanic;
 	int level[LAYOUT_IOAPIC_PINS];
 	time_t now;
-	unsigned long outputs, resets, poweroffs;
+	unsigned long outputs, resets, poweroffs, panics;
 };
 
 static const uint16_t ports[] = {
@@ -53,6 +57,7 @@ static const uint16_t ports[] = {
 	0x5F, 0x60, 0x61, 0x63, 0x64, 0x65,
 	0x6F, 0x70, 0x71, 0x72,
 	0x5FF, 0x600, 0x601, 0x602, 0x603,
+	0x504, 0x505, 0x506,
 };
 
 static void set_level(void *opaque, unsigned int gsi, int level)
@@ -87,6 +92,13 @@ static void poweroff(void *opaque)
 	((struct fuzz *)opaque)->poweroffs++;
 }
 
+static void panic_event(void *opaque, uint8_t events)
+{
+	if (!events || (events & ~PVPANIC_EVENTS))
+		__builtin_trap();
+	((struct fuzz *)opaque)->panics++;
+}
+
 static time_t now(void *opaque)
 {
 	return ((struct fuzz *)opaque)->now;
@@ -101,17 +113,20 @@ static int create_devices(struct fuzz *f)
 	struct mv_i8042_params kp = { .irq = irq, .gsi = I8042_GSI, .reset = reset, .opaque = f };
 	struct mv_rtc_params rp = { .now = now, .opaque = f };
 	struct mv_acpi_pm_params pp = { .poweroff = poweroff, .reset = reset, .opaque = f };
+	struct mv_pvpanic_params vp = { .event = panic_event, .opaque = f };
 
 	if (serial__create(&f->bus, &sp, &f->serial, NULL) < 0 ||
 	    i8042__create(&f->bus, &kp, &f->kbd, NULL) < 0 ||
 	    rtc__create(&f->bus, &rp, &f->rtc, NULL) < 0 ||
-	    acpi_pm__create(&f->bus, &pp, &f->pm, NULL) < 0)
+	    acpi_pm__create(&f->bus, &pp, &f->pm, NULL) < 0 ||
+	    pvpanic__create(&f->bus, &vp, &f->pvpanic, NULL) < 0)
 		return -1;
 	return 0;
 }
 
 static void destroy_devices(struct fuzz *f)
 {
+	pvpanic__destroy(f->pvpanic);
 	acpi_pm__destroy(f->pm);
 	rtc__destroy(f->rtc);
 	i8042__destroy(f->kbd);

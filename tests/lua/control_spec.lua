@@ -251,6 +251,25 @@ describe("vm lifecycle and events", function()
     os.remove(kernel)
   end)
 
+  it("a reset handler may destroy or kill the VM", function()
+    local kernel = h.tiny_guest(h.code.print("boot\n") .. h.code.reset)
+    local vm = mv.vm { kernel = kernel, memory = "32M", serial = "null" }
+    vm:on("reset", function() vm:destroy() end)
+    assert(vm:start())
+    mv.run()
+    assert.matches("was destroyed", h.error_of(vm.state, vm))
+    local vm2 = mv.vm { kernel = kernel, memory = "32M", serial = "null" }
+    local ev
+    vm2:on("reset", function() vm2:kill() return true end)
+    vm2:on("stopped", function(e) ev = e end)
+    assert(vm2:start())
+    mv.run()
+    assert.are.equal("killed", ev.reason)
+    assert.are.equal(1, vm2:info().boots)
+    vm2:destroy()
+    os.remove(kernel)
+  end)
+
   it("expect matches alternatives, partial lines, and times out", function()
     local kernel = h.tiny_guest(h.code.print("login: ") .. h.code.spin)
     local vm = mv.vm { kernel = kernel, memory = "32M", serial = "null" }

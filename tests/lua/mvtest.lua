@@ -62,6 +62,16 @@ M.code.echo = string.char(
   0xEE,                     -- 14: out dx, al
   0xEB, 0xEF)               -- 15: jmp 0
 
+-- pvpanic (port 0x505): report PANICKED (1) or CRASH_LOADED (2)
+function M.code.pvpanic(bits) return out8(0x505, bits) end
+-- print the pvpanic port's value as a digit ('3' = both events supported)
+M.code.print_pvpanic = string.char(
+  0x66, 0xBA, 0x05, 0x05,   -- mov dx, 0x505
+  0xEC,                     -- in al, dx
+  0x04, 0x30,               -- add al, '0'
+  0x66, 0xBA, 0xF8, 0x03,   -- mov dx, 0x3f8
+  0xEE)                     -- out dx, al
+
 -- A tiny guest: a bzImage whose entry runs `code`.
 function M.tiny_guest(code)
   return M.fake_bzimage(M.tmpname(".tiny"), { code = code, payload = 4096 })
@@ -95,6 +105,18 @@ function M.run_child(code)
   local cmd = string.format("LUA_CPATH='%s/lua/?.so' LUA_PATH='%s/tests/lua/?.lua;;' lua5.4 %s 2>&1",
     build, src, path)
   local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  local _, _, status = p:close()
+  os.remove(path)
+  return out, status
+end
+
+-- Runs a Lua script with the moonvisor binary (`moonvisor SCRIPT`);
+-- returns its stdout+stderr and exit status.
+function M.run_moonvisor(code)
+  local path = M.write(M.tmpname(".lua"), code)
+  local build = os.getenv("MV_BUILD_DIR") or "build"
+  local p = assert(io.popen(string.format("%s/moonvisor %s 2>&1", build, path)))
   local out = p:read("a")
   local _, _, status = p:close()
   os.remove(path)
