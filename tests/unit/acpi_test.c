@@ -14,6 +14,7 @@
 #include "core/x86/acpi.h"
 #include "core/x86/layout.h"
 #include "devices/pci/host.h"
+#include "tests/unit/support/iasl.h"
 
 #define RAM_SIZE (1 * MiB)
 
@@ -89,81 +90,13 @@ static struct mv_acpi_config config(unsigned int ncpus)
 
 /* --- iasl --- */
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t cap = 0, len = 0, n;
-
-	if (!f)
-		return NULL;
-	do {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			buf = realloc(buf, cap + 1);
-			assert_non_null(buf);
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n);
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-
-	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Disassembles a table with `iasl -dl`, checks that the listing compiles
- * again without errors and returns it. Fails (never skips) without iasl. */
-static char *iasl_disassemble(const void *table, size_t len)
-{
-	char dir[] = "/tmp/mv-acpi-test-XXXXXX", path[256], cmd[512], *dsl, *log;
-	FILE *f;
-	int rc;
-
-	if (run("command -v iasl >/dev/null 2>&1") != 0)
-		fail_msg("iasl not found: install acpica-tools (apt-get install acpica-tools)");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/table.dat", dir);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(table, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-	snprintf(cmd, sizeof(cmd), "cd %s && iasl -dl table.dat >iasl.log 2>&1 && iasl -p recompiled table.dsl >>iasl.log 2>&1",
-		 dir);
-	rc = run(cmd);
-	snprintf(path, sizeof(path), "%s/table.dsl", dir);
-	dsl = read_text(path);
-	snprintf(path, sizeof(path), "%s/iasl.log", dir);
-	log = read_text(path);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	run(cmd);
-	if (rc != 0 || !dsl || !log || !strstr(log, " 0 Errors, 0 Warnings") || strstr(dsl, "**** "))
-		fail_msg("iasl failed (%d) or warned:\n%s\n%s", rc, log ? log : "", dsl ? dsl : "");
-	free(log);
-	return dsl;
-}
-
-static void expect_in(const char *dsl, const char *what)
-{
-	if (!strstr(dsl, what)) {
-		fprintf(stderr, "%s\n", dsl);
-		fail_msg("disassembly lacks \"%s\"", what);
-	}
-}
-
 static void iasl_expect(const uint8_t *table, const char *const *want, size_t n)
 {
-	char *dsl = iasl_disassemble(table, rd32(table + 4));
+	char *dsl = iasl__disassemble(table, rd32(table + 4), IASL_LEGACY);
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		expect_in(dsl, want[i]);
+		iasl__expect_in(dsl, want[i]);
 	free(dsl);
 }
 
@@ -633,8 +566,8 @@ static void test_pci_host_tables(void **state)
 
 		assert_int_equal(acpi__build(&mem, &cfg, &rsdp, &err), 0);
 		dsdt = check_fadt(xsdt_find(walk_rsdp(rsdp), "FACP"));
-		dsl = iasl_disassemble(dsdt, rd32(dsdt + 4));
-		expect_in(dsl, "Device (PCI0)");
+		dsl = iasl__disassemble(dsdt, rd32(dsdt + 4), IASL_LEGACY);
+		iasl__expect_in(dsl, "Device (PCI0)");
 		assert_null(strstr(dsl, "QWordMemory"));
 		free(dsl);
 	}

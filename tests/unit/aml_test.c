@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/x86/aml.h"
+#include "tests/unit/support/iasl.h"
 
 #define EXPECT(a, ...)                                                  \
 	do {                                                            \
@@ -480,75 +481,6 @@ static void test_errors(void **state)
 
 /* --- iasl round trip --- */
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t cap = 0, len = 0, n;
-
-	if (!f)
-		return NULL;
-	do {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			buf = realloc(buf, cap + 1);
-			assert_non_null(buf);
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n);
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-
-	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Disassembles a table with `iasl -dl` (legacy ASL) in a fresh directory,
- * checks that the listing compiles again without errors, returns the
- * listing. Fails (never skips) when iasl is missing. */
-static char *iasl_disassemble(const void *table, size_t len)
-{
-	char dir[] = "/tmp/mv-aml-test-XXXXXX", path[256], cmd[512], *dsl, *log;
-	FILE *f;
-	int rc;
-
-	if (run("command -v iasl >/dev/null 2>&1") != 0)
-		fail_msg("iasl not found: install acpica-tools (apt-get install acpica-tools)");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/table.dat", dir);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(table, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-	snprintf(cmd, sizeof(cmd), "cd %s && iasl -dl table.dat >iasl.log 2>&1 && iasl -p recompiled table.dsl >>iasl.log 2>&1",
-		 dir);
-	rc = run(cmd);
-	snprintf(path, sizeof(path), "%s/table.dsl", dir);
-	dsl = read_text(path);
-	snprintf(path, sizeof(path), "%s/iasl.log", dir);
-	log = read_text(path);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	run(cmd);
-	if (rc != 0 || !dsl || !log || !strstr(log, " 0 Errors") || strstr(dsl, "**** "))
-		fail_msg("iasl failed (%d):\n%s\n%s", rc, log ? log : "", dsl ? dsl : "");
-	free(log);
-	return dsl;
-}
-
-static void expect_in(const char *dsl, const char *what)
-{
-	if (!strstr(dsl, what)) {
-		fprintf(stderr, "%s\n", dsl);
-		fail_msg("disassembly lacks \"%s\"", what);
-	}
-}
-
 static void emit_full_crs(struct mv_aml *a)
 {
 	size_t crs;
@@ -759,9 +691,9 @@ static void test_iasl_roundtrip(void **state)
 	aml__init(&a);
 	build_dsdt(&a);
 	assert_int_equal(aml__error(&a), 0);
-	dsl = iasl_disassemble(aml__bytes(&a), aml__len(&a));
+	dsl = iasl__disassemble(aml__bytes(&a), aml__len(&a), IASL_LEGACY | IASL_ALLOW_WARNINGS);
 	for (i = 0; i < ARRAY_SIZE(want); i++)
-		expect_in(dsl, want[i]);
+		iasl__expect_in(dsl, want[i]);
 	free(dsl);
 	aml__free(&a);
 }

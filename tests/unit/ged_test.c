@@ -14,6 +14,7 @@
 #include "core/iobus.h"
 #include "core/x86/layout.h"
 #include "devices/platform/ged.h"
+#include "tests/unit/support/iasl.h"
 
 #define GSI 5
 #define MAX_CALLS 64
@@ -239,86 +240,6 @@ static void test_threads(void **state)
 
 /* --- DSDT through iasl --- */
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t cap = 0, len = 0, n;
-
-	if (!f)
-		return NULL;
-	do {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			buf = realloc(buf, cap + 1);
-			assert_non_null(buf);
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n);
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-
-	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* `iasl -d` of the table, which must also compile again without errors or
- * warnings. Fails (never skips) without iasl. */
-static char *iasl_disassemble(const void *table, size_t len)
-{
-	char dir[] = "/tmp/mv-ged-test-XXXXXX", path[256], cmd[512], *dsl, *log;
-	FILE *f;
-	int rc;
-
-	if (run("command -v iasl >/dev/null 2>&1") != 0)
-		fail_msg("iasl not found: install acpica-tools (apt-get install acpica-tools)");
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/dsdt.dat", dir);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(table, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-	snprintf(cmd, sizeof(cmd), "cd %s && iasl -d dsdt.dat >iasl.log 2>&1 && iasl -p recompiled dsdt.dsl >>iasl.log 2>&1",
-		 dir);
-	rc = run(cmd);
-	snprintf(path, sizeof(path), "%s/dsdt.dsl", dir);
-	dsl = read_text(path);
-	snprintf(path, sizeof(path), "%s/iasl.log", dir);
-	log = read_text(path);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	run(cmd);
-	if (rc != 0 || !dsl || !log || !strstr(log, " 0 Errors, 0 Warnings") || strstr(dsl, "**** "))
-		fail_msg("iasl failed (%d) or warned:\n%s\n%s", rc, log ? log : "", dsl ? dsl : "");
-	free(log);
-	return dsl;
-}
-
-/* Drops comments and white space: the disassembler's layout is not ours. */
-static void squeeze(char *s)
-{
-	char *d = s;
-
-	while (*s) {
-		if (s[0] == '/' && s[1] == '*') {
-			char *end = strstr(s + 2, "*/");
-			s = end ? end + 2 : s + strlen(s);
-		} else if (s[0] == '/' && s[1] == '/') {
-			s += strcspn(s, "\n");
-		} else if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') {
-			s++;
-		} else {
-			*d++ = *s++;
-		}
-	}
-	*d = '\0';
-}
-
 static void test_dsdt(void **state)
 {
 	static const char *const want[] = {
@@ -343,8 +264,8 @@ static void test_dsdt(void **state)
 	aml__scope_end(&a, sb);
 	aml__table_end(&a, at);
 	assert_int_equal(aml__error(&a), 0);
-	dsl = iasl_disassemble(aml__bytes(&a), aml__len(&a));
-	squeeze(dsl);
+	dsl = iasl__disassemble(aml__bytes(&a), aml__len(&a), 0);
+	iasl__squeeze(dsl);
 	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
 		if (!strstr(dsl, want[i]))
 			fail_msg("disassembly lacks \"%s\":\n%s", want[i], dsl);
