@@ -14,6 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "core/fdio.h"
 #include "core/log.h"
 #include "core/loop.h"
 
@@ -132,19 +133,6 @@ size_t console__tail(const struct mv_console *c, size_t n, mv_console_line_fn fn
 
 /* ---- output ----------------------------------------------------------- */
 
-static void write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
 static void close_client(struct mv_console *c, int i)
 {
 	struct client *cl = c->clients[i];
@@ -160,7 +148,7 @@ static void to_sink(struct mv_console *c, const uint8_t *buf, size_t len)
 	if (c->sink_fd == STDOUT_FILENO && stdout_writer)
 		stdout_writer(stdout_writer_opaque, buf, len);
 	else if (c->sink_fd >= 0)
-		write_all(c->sink_fd, buf, len);
+		fdio__write_all(c->sink_fd, buf, len);
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		if (!c->clients[i])
 			continue;

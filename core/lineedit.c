@@ -9,6 +9,8 @@
 
 #include <editline/readline.h>
 
+#include "core/fdio.h"
+
 /* Words for completion run over identifiers, dots and colons ("vm:pa"). */
 static const char word_breaks[] = " \t\n\"\\'`@$><=;|&{}()[],+-*/%^~#!";
 
@@ -21,21 +23,6 @@ static struct {
 	char **cands;      /* of the completion in progress */
 	size_t next;
 } le;
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
 
 static void free_cands(void)
 {
@@ -157,7 +144,7 @@ static void cursor_to_end(void)
 		snprintf(seq + strlen(seq), sizeof(seq) - strlen(seq), "\033[%dB", end_row - row);
 	if (end_col > 0)
 		snprintf(seq + strlen(seq), sizeof(seq) - strlen(seq), "\033[%dC", end_col);
-	write_all(STDOUT_FILENO, seq, strlen(seq));
+	fdio__write_all(STDOUT_FILENO, seq, strlen(seq));
 }
 
 void lineedit__interrupt(void)
@@ -167,7 +154,7 @@ void lineedit__interrupt(void)
 	cursor_to_end(); /* ^C after the whole input, not over it */
 	rl_callback_handler_remove(); /* the next prompt starts an empty line */
 	le.active = false;
-	write_all(STDOUT_FILENO, "^C\r\n", 4);
+	fdio__write_all(STDOUT_FILENO, "^C\r\n", 4);
 }
 
 /* Moves to the first row of the prompt and clears to the end of screen. */
@@ -181,19 +168,19 @@ static void clear_prompt(void)
 		snprintf(seq, sizeof(seq), "\r\033[%dA\033[J", row);
 	else
 		snprintf(seq, sizeof(seq), "\r\033[J");
-	write_all(STDOUT_FILENO, seq, strlen(seq));
+	fdio__write_all(STDOUT_FILENO, seq, strlen(seq));
 }
 
 void lineedit__print(int fd, const void *buf, size_t len)
 {
 	if (!le.active) {
-		write_all(fd, buf, len);
+		fdio__write_all(fd, buf, len);
 		return;
 	}
 	clear_prompt();
-	write_all(fd, buf, len);
+	fdio__write_all(fd, buf, len);
 	if (len && ((const char *)buf)[len - 1] != '\n')
-		write_all(fd, "\r\n", 2);
+		fdio__write_all(fd, "\r\n", 2);
 	rl_forced_update_display();
 }
 
@@ -209,5 +196,5 @@ void lineedit__end(void)
 		return;
 	rl_callback_handler_remove();
 	le.active = false;
-	write_all(STDOUT_FILENO, "\r\n", 2);
+	fdio__write_all(STDOUT_FILENO, "\r\n", 2);
 }

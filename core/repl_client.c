@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/fdio.h"
 #include "core/lineedit.h"
 
 #define EXIT_CHUNK_FAILED 1
@@ -37,21 +38,6 @@ struct client {
 	bool show;      /* a new prompt to show */
 	char prompt[32];
 };
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
 
 /* ---- talking to the server ------------------------------------------------ */
 
@@ -131,7 +117,7 @@ static void print(struct client *c, int fd, const char *s, size_t len)
 	if (c->tty)
 		lineedit__print(fd, s, len);
 	else
-		write_all(fd, s, len);
+		fdio__write_all(fd, s, len);
 }
 
 /* msg: type byte, payload, and the '\n' at msg[len]. */
@@ -216,7 +202,7 @@ static void on_line(void *opaque, const char *line)
 	struct client *c = opaque;
 
 	if (!line) { /* Ctrl-D on an empty line */
-		write_all(STDOUT_FILENO, "\r\n", 2);
+		fdio__write_all(STDOUT_FILENO, "\r\n", 2);
 		c->quit = true;
 		return;
 	}
@@ -251,7 +237,7 @@ static void on_signal(struct client *c, int sfd)
 	if (lineedit__active())
 		lineedit__interrupt(); /* the server drops a pending multi-line chunk */
 	else
-		write_all(STDOUT_FILENO, "\r\n", 2); /* the server cancels the chunk */
+		fdio__write_all(STDOUT_FILENO, "\r\n", 2); /* the server cancels the chunk */
 	send_msg(c, 'I', "");
 	c->waiting = true;
 }

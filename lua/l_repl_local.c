@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/console.h"
+#include "core/fdio.h"
 #include "core/lineedit.h"
 #include "core/log.h"
 #include "core/vm.h"
@@ -38,21 +39,6 @@ static struct {
 	size_t partial_len;
 	ev_timer partial_timer;
 } lr;
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
 
 static void watch_stdin(bool on)
 {
@@ -150,7 +136,7 @@ static void on_line(void *opaque, const char *line)
 {
 	watch_stdin(false);
 	if (!line) { /* Ctrl-D on an empty line */
-		write_all(STDOUT_FILENO, "\r\n", 2);
+		fdio__write_all(STDOUT_FILENO, "\r\n", 2);
 		local_quit();
 		return;
 	}
@@ -191,7 +177,7 @@ static void on_output(struct mv_repl_front *f, bool is_err, const char *s, size_
 	if (lr.tty)
 		lineedit__print(fd, s, len);
 	else
-		write_all(fd, s, len);
+		fdio__write_all(fd, s, len);
 }
 
 static void on_ready(struct mv_repl_front *f, const char *prompt)
@@ -257,7 +243,7 @@ static void console_out(void *opaque, const uint8_t *buf, size_t len)
 
 	if (!lr.open || !lr.tty || !lineedit__active()) {
 		flush_partial();
-		write_all(STDOUT_FILENO, buf, len);
+		fdio__write_all(STDOUT_FILENO, buf, len);
 		return;
 	}
 	nl = memrchr(buf, '\n', len);
@@ -336,7 +322,7 @@ bool repl__local_interrupt(void)
 		lineedit__interrupt();
 		watch_stdin(false);
 	} else if (lr.tty) {
-		write_all(STDOUT_FILENO, "\r\n", 2);
+		fdio__write_all(STDOUT_FILENO, "\r\n", 2);
 	}
 	repl__front_interrupt(&lr.front);
 	return true;
