@@ -69,6 +69,7 @@ vm:on("panic", function(ev)
   end
 end)
 
+vm:on("reset", function() log("the guest reset itself (boot %d); booting again", vm:info().boots) end)
 vm:on("stopped", function(ev) log("vm stopped (%s)", ev.reason) end)
 
 assert(vm:start())
