@@ -37,7 +37,7 @@ step() {
 	local name=$1 ere=$2
 	total=$((total + 1))
 	for _ in $(seq 200); do
-		if screen | grep -qE -- "$ere"; then
+		if screen | grep -E -- "$ere" >/dev/null; then # not -q: see log_has in tests/integration/lib.sh
 			echo "ok   $name"
 			return 0
 		fi

@@ -75,9 +75,16 @@ qemu_boot_guest() {
 		-append "console=ttyS0 panic=-1 no_timer_check -- $cmd" "$@"
 }
 
+# log_has FILE ERE [GREP-OPTION]: a line of FILE (CRs dropped) matches ERE.
+# grep reads to the end on purpose: under pipefail, grep -q could stop early,
+# tr die of SIGPIPE and the pipeline report "no match" for a line that is there.
+log_has() {
+	tr -d '\r' <"$1" | grep -E ${3:-} -- "$2" >/dev/null
+}
+
 expect_line() {
 	local log=$1 ere=$2 what=${3:-}
-	if tr -d '\r' <"$log" | grep -qE -- "$ere"; then
+	if log_has "$log" "$ere"; then
 		return 0
 	fi
 	_mv_failures+=("expected a line matching /$ere/${what:+ ($what)}")

@@ -43,7 +43,7 @@ expect_line "$log" 'iomem: .*e8000000-e80fffff : PCI MMCONFIG 0000 \[bus 00-00\]
 expect_line "$log" '^moonvisor-guest: exit status 0' "guest command ran"
 for bad in 'not reserved' 'not using MMCONFIG' '_OSC failed' 'fail to add MMCONFIG' 'PCI: Fatal' \
 	'BAR .* no space' 'ACPI Error' 'ACPI BIOS Error'; do
-	if tr -d '\r' <"$log" | grep -qiE -- "$bad"; then
+	if log_has "$log" "$bad" -i; then
 		add_failure "the guest complained: $(tr -d '\r' <"$log" | grep -iE -- "$bad" | head -n3)"
 	fi
 done

@@ -43,7 +43,7 @@ after=$(tr -d '\r' <"$log" | sed -n 's/^pbtest: stopped reason=poweroff after=\(
 if [ -n "$after" ] && [ "$after" -gt 30 ]; then
 	add_failure "the guest powered off ${after}s after the press (want <= 30 s)"
 fi
-if tr -d '\r' <"$log" | grep -q 'moonvisor-guest: exit status'; then
+if log_has "$log" 'moonvisor-guest: exit status'; then
 	add_failure "sleep 600 ended by itself: the power button did not stop the guest"
 fi
 finish "$log"
