@@ -23,6 +23,7 @@
 #include "devices/pci/host.h"
 #include "devices/platform/ged.h"
 #include "devices/platform/pvpanic.h"
+#include "devices/virtio/rng.h"
 
 static void kvm_set_level(void *opaque, unsigned int gsi, int level)
 {
@@ -130,6 +131,16 @@ static int create_pci(struct mv_machine *m, struct mv_err *err)
 	return pci_host__create(&hp, &m->pci, err);
 }
 
+/* PCI devices from the configuration, in the lowest free slots. */
+static int create_pci_devices(struct mv_machine *m, struct mv_err *err)
+{
+	const struct mv_virtio_env env = { .mem = &m->mem, .host = m->pci, .vm_fd = m->vm_fd };
+
+	if (m->vm->cfg.rng)
+		return virtio_rng__create(&env, "rng", &m->rng, err);
+	return 0;
+}
+
 static void guest_panic(void *opaque, uint8_t events)
 {
 	machine__guest_panic(opaque, events);
@@ -161,6 +172,8 @@ static int create_devices(struct mv_machine *m, struct mv_err *err)
 		ret = pvpanic__create(&m->pio, &vp, &m->pvpanic, err);
 	if (!ret)
 		ret = create_pci(m, err);
+	if (!ret)
+		ret = create_pci_devices(m, err);
 	return ret;
 }
 
@@ -278,6 +291,7 @@ void machine__destroy(struct mv_machine *m)
 	for (unsigned int i = 0; i < m->ncpus && m->vcpus; i++)
 		vcpu__destroy(&m->vcpus[i]);
 	free(m->vcpus);
+	virtio_rng__destroy(m->rng);
 	pci_host__destroy(m->pci);
 	irqroute__destroy(m->irqroute);
 	pvpanic__destroy(m->pvpanic);

@@ -41,6 +41,7 @@ struct mv_ged;
 struct mv_pvpanic;
 struct mv_irqroute;
 struct mv_pci_host;
+struct mv_virtio_rng;
 
 struct mv_machine {
 	struct mv_vm *vm;
@@ -60,6 +61,7 @@ struct mv_machine {
 	struct mv_pvpanic *pvpanic;
 	struct mv_irqroute *irqroute;  /* GSI routing and irqfds (MSI-X) */
 	struct mv_pci_host *pci;       /* PCIe host bridge, bus 0 */
+	struct mv_virtio_rng *rng;     /* NULL unless cfg.rng */
 	atomic_bool stop;
 	atomic_bool requested;
 	atomic_bool paused;

@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "core/repl_client.h"
+#include "core/seccomp.h"
 #include "core/vm.h"
 #include "lua/repl.h"
 #include "lua/state.h"
@@ -22,6 +23,7 @@ struct options {
 	int script;           /* index of SCRIPT.lua in argv */
 	bool interactive;     /* -i */
 	const char *control;  /* --control PATH */
+	enum mv_seccomp_mode seccomp; /* --seccomp=MODE */
 };
 
 static int stop_signal;
@@ -41,6 +43,16 @@ static void usage(FILE *f)
 		"                     terminal while the VMs run (see below)\n"
 		"  --control PATH     serve REPL sessions on the Unix socket PATH (mode\n"
 		"                     0600; clients of the same uid or root only)\n"
+		"  --seccomp=MODE     on (default; log in ASan builds): each thread runs\n"
+		"                     under its own seccomp allow-list once set up (vCPU\n"
+		"                     threads before the guest runs, the loop once the\n"
+		"                     script's top level ends or first waits); a forbidden\n"
+		"                     system call stops moonvisor with exit status 159 and\n"
+		"                     a line naming the thread and the call. log: forbidden\n"
+		"                     calls are allowed and logged by the kernel (dmesg,\n"
+		"                     audit type=1326). off: no filters. Under on and log,\n"
+		"                     os.execute, io.popen and loading C modules raise an\n"
+		"                     error after set-up (docs/security.md).\n"
 		"  -v, --verbose      more log output (twice for debug output)\n"
 		"  -q, --quiet        only errors\n"
 		"  -V, --version      print the version and exit\n"
@@ -59,7 +71,8 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: 0 when the guests powered off; 1 on a script, configuration\n"
 		"or VMM error; 2 when a guest panicked and no \"panic\" handler took it;\n"
-		"128+N when stopped by signal N (SIGINT, SIGTERM).\n"
+		"128+N when stopped by signal N (SIGINT, SIGTERM); 159 (128+SIGSYS) when\n"
+		"a seccomp filter caught a forbidden system call.\n"
 		"\n"
 		"With serial = \"stdio\" on a terminal, the console is raw: Ctrl-A x quits.\n"
 		"Documentation: docs/ in the source tree.\n");
@@ -134,12 +147,12 @@ static int run_script(lua_State *L, int argc, char **argv, const struct options 
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_CONTROL = 256 };
+	enum { OPT_CONTROL = 256, OPT_SECCOMP };
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },
 		{ "interactive", no_argument, NULL, 'i' }, { "control", required_argument, NULL, OPT_CONTROL },
-		{ NULL, 0, NULL, 0 },
+		{ "seccomp", required_argument, NULL, OPT_SECCOMP }, { NULL, 0, NULL, 0 },
 	};
 	int c, level = MV_LOG_WARN;
 
@@ -150,6 +163,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CONTROL:
 			o->control = optarg;
+			break;
+		case OPT_SECCOMP:
+			if (seccomp__parse_mode(optarg, &o->seccomp) < 0) {
+				fprintf(stderr, "moonvisor: --seccomp=%s: expected on, log or off\n", optarg);
+				exit(EXIT_SCRIPT_ERROR);
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -187,9 +206,31 @@ static int open_control(const char *path)
 	return EXIT_SCRIPT_ERROR;
 }
 
+static int start_seccomp(enum mv_seccomp_mode mode)
+{
+	struct mv_err err = { "" };
+
+	if (seccomp__init(mode, &err) == 0)
+		return 0;
+	fprintf(stderr, "moonvisor: %s\n", err.msg);
+	return EXIT_SCRIPT_ERROR;
+}
+
+/* -i: the prompt may outlive the script's loop; it runs under the filter. */
+static int run_prompt(lua_State *L, const struct options *o)
+{
+	if (!o->interactive)
+		return 0;
+	lua_pushcfunction(L, mvlua__sandbox_enter);
+	if (lua_pcall(L, 0, 0, 0) != LUA_OK)
+		return report_lua_error(L);
+	repl__local_run(L);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct options opts = { 0 };
+	struct options opts = { .seccomp = MV_SECCOMP_DEFAULT };
 	ev_signal sigint, sigterm;
 	struct mv_loop *loop;
 	lua_State *L;
@@ -198,6 +239,8 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "repl") == 0)
 		return repl_client__main(argc - 1, argv + 1);
 	parse_options(argc, argv, &opts);
+	if (start_seccomp(opts.seccomp) != 0)
+		return EXIT_SCRIPT_ERROR;
 	signal(SIGPIPE, SIG_IGN);
 	L = luaL_newstate();
 	if (!L) {
@@ -221,7 +264,7 @@ int main(int argc, char **argv)
 	if (status == 0)
 		status = run_script(L, argc, argv, &opts);
 	if (status == 0)
-		repl__local_run(L);
+		status = run_prompt(L, &opts);
 	if (status == 0)
 		status = stop_signal ? 128 + stop_signal : vm__exit_status();
 	repl__local_close();

@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/machine.h"
+#include "core/seccomp.h"
 #include "core/x86/cpuid.h"
 #include "core/x86/regs.h"
 
@@ -179,6 +180,23 @@ static void wait_while_paused(struct mv_machine *m)
 	pthread_mutex_unlock(&m->pause_lock);
 }
 
+/* The vCPU filter goes on before the guest runs; without it the guest
+ * does not run at all. */
+static bool enter_seccomp(struct mv_vcpu *v, const char *name)
+{
+	struct mv_err err;
+	char why[sizeof(err.msg) + 16];
+
+	if (seccomp__enter(MV_SECCOMP_VCPU, name, &err) < 0) {
+		snprintf(why, sizeof(why), "vCPU %u: %s", v->id, err.msg);
+		machine__request(v->m, MV_REQ_ERROR, why);
+		return false;
+	}
+	if (v->id == 0)
+		seccomp__test_violation("vcpu");
+	return true;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct mv_vcpu *v = arg;
@@ -192,6 +210,8 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (!enter_seccomp(v, name))
+		return NULL;
 	while (!atomic_load(&m->stop)) {
 		wait_while_paused(m);
 		if (atomic_load(&m->stop))

@@ -47,6 +47,7 @@ struct mv_vm_config {
 	char *initrd;    /* may be NULL */
 	char *cmdline;   /* may be NULL */
 	struct mv_console_config console;
+	bool rng;        /* a virtio-rng PCI device */
 };
 
 enum mv_vm_event {

@@ -108,6 +108,7 @@ static int l_run_once(lua_State *L)
 {
 	struct mv_loop *loop = mvlua__loop();
 
+	mvlua__sandbox_check(L);
 	mvlua__set_active_state(L);
 	loop__drain(loop);
 	ev_ref(loop->ev);
@@ -165,7 +166,8 @@ void mvlua__register_loop(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
 		{ "timer", l_timer }, { "run_once", l_run_once }, { "now", l_now }, { "resume", l_resume },
-		{ "set_budget", l_set_budget }, { "get_budget", l_get_budget }, { NULL, NULL },
+		{ "set_budget", l_set_budget }, { "get_budget", l_get_budget },
+		{ "sandbox", mvlua__sandbox_hook }, { NULL, NULL },
 	};
 	static const luaL_Reg methods[] = {
 		{ "cancel", l_timer_cancel }, { "active", l_timer_active }, { NULL, NULL },

@@ -7,6 +7,7 @@
 
 #include "core/machine.h"
 #include "core/vm.h"
+#include "devices/pci/host.h"
 #include "lua/state.h"
 
 #define HANDLE_MT "moonvisor.vmhandle"
@@ -192,6 +193,7 @@ static void read_config(lua_State *L, int t, struct mv_vm_config *cfg)
 	cfg->memory = (uint64_t)opt_integer(L, t, "memory", 0);
 	cfg->memopts.hugepages = opt_bool(L, t, "hugepages");
 	cfg->memopts.shared = opt_bool(L, t, "shared");
+	cfg->rng = opt_bool(L, t, "rng");
 	cfg->kernel = opt_string(L, t, "kernel");
 	cfg->initrd = opt_string(L, t, "initrd");
 	cfg->cmdline = opt_string(L, t, "cmdline");
@@ -379,6 +381,69 @@ static int l_vm_ranges(lua_State *L)
 	return 1;
 }
 
+static void set_str(lua_State *L, const char *k, const char *v)
+{
+	if (v) {
+		lua_pushstring(L, v);
+		lua_setfield(L, -2, k);
+	}
+}
+
+static void push_pci_dev(lua_State *L, unsigned int slot, struct mv_pci_dev *dev)
+{
+	struct mv_pci_info in = { 0 };
+	char addr[16];
+
+	if (dev->ops && dev->ops->info)
+		dev->ops->info(dev, &in);
+	lua_createtable(L, 0, 8);
+	snprintf(addr, sizeof(addr), "0000:00:%02x.0", slot);
+	set_str(L, "pci", addr);
+	set_str(L, "id", in.id ? in.id : dev->name);
+	set_str(L, "type", in.type);
+	set_int(L, "vendor", pci__get16(dev, PCI_VENDOR_ID));
+	set_int(L, "device", pci__get16(dev, PCI_DEVICE_ID));
+	set_int(L, "requests", (lua_Integer)in.requests);
+	set_int(L, "bytes", (lua_Integer)in.bytes);
+	set_int(L, "errors", (lua_Integer)in.errors);
+	lua_newtable(L);
+	for (unsigned int i = 0; i < PCI_NUM_BARS; i++) {
+		const struct mv_pci_bar *b = &dev->bars[i];
+
+		if (!b->size)
+			continue;
+		lua_createtable(L, 0, 4);
+		set_str(L, "bus", b->flags & PCI_BAR_IO ? "pio" : "mmio");
+		set_int(L, "base", (lua_Integer)pci__bar_addr(dev, i));
+		set_int(L, "size", (lua_Integer)b->size);
+		lua_pushboolean(L, b->mapped);
+		lua_setfield(L, -2, "mapped");
+		lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+	}
+	lua_setfield(L, -2, "bars");
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+}
+
+/* core.vm_pci_devices(h) -> { {pci = "0000:00:NN.0", id, type, vendor,
+ * device, requests, bytes, errors, bars = { {bus, base, size, mapped} }} }
+ * for the devices plugged into the running machine's slots 1-31. */
+static int l_vm_pci_devices(lua_State *L)
+{
+	struct vmhandle *h = check_handle(L, 1);
+	struct mv_machine *m = h->vm->machine;
+
+	lua_newtable(L);
+	if (!m || !m->pci)
+		return 1;
+	for (unsigned int s = 1; s < PCI_HOST_SLOTS; s++) {
+		struct mv_pci_dev *dev = pci_host__slot(m->pci, s);
+
+		if (dev)
+			push_pci_dev(L, s, dev);
+	}
+	return 1;
+}
+
 static void push_line(void *opaque, const char *line, size_t len)
 {
 	lua_State *L = opaque;
@@ -492,7 +557,8 @@ void mvlua__register_vm(lua_State *L)
 		{ "vm_new", l_vm_new }, { "vm_start", l_vm_start }, { "vm_pause", l_vm_pause },
 		{ "vm_resume", l_vm_resume }, { "vm_reset", l_vm_reset }, { "vm_kill", l_vm_kill },
 		{ "vm_power_button", l_vm_power_button }, { "vm_dump_memory", l_vm_dump_memory },
-		{ "vm_state", l_vm_state }, { "vm_info", l_vm_info }, { "vm_ranges", l_vm_ranges }, { "vm_destroy", l_vm_destroy },
+		{ "vm_state", l_vm_state }, { "vm_info", l_vm_info }, { "vm_ranges", l_vm_ranges },
+		{ "vm_pci_devices", l_vm_pci_devices }, { "vm_destroy", l_vm_destroy },
 		{ "vm_console_tail", l_vm_console_tail }, { "vm_console_write", l_vm_console_write },
 		{ "vm_console_partial", l_vm_console_partial }, { "vm_console_watch", l_vm_console_watch },
 		{ "set_dispatch", l_set_dispatch }, { "count_active", l_count_active },

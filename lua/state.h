@@ -31,6 +31,17 @@ void mvlua__set_active_state(lua_State *L);
 /* lua/l_loop.c: timers, run_once, now, resume, budget. */
 void mvlua__register_loop(lua_State *L);
 
+/* lua/sandbox.c: once, before the loop first runs, under --seccomp=on or
+ * log: os.execute, io.popen and C module loading raise an error from now
+ * on, and the loop thread's seccomp filter is installed. Raises if the
+ * filter cannot be installed. */
+int mvlua__sandbox_enter(lua_State *L);
+/* core.sandbox(): the same from the loop (the main task's first step,
+ * lua/lib/api.lua); a failure is kept for mvlua__sandbox_check, which
+ * raises it (core.run_once calls it). */
+int mvlua__sandbox_hook(lua_State *L);
+void mvlua__sandbox_check(lua_State *L);
+
 /* lua/l_vm.c: adds the vm_* functions to the core table on top of the stack. */
 void mvlua__register_vm(lua_State *L);
 

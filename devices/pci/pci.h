@@ -81,6 +81,13 @@
 
 struct mv_pci_dev;
 
+/* What vm:info() shows of a device beyond its address (all optional). */
+struct mv_pci_info {
+	const char *type;       /* e.g. "virtio-rng" */
+	const char *id;         /* the user's name for it */
+	uint64_t requests, bytes, errors;
+};
+
 struct mv_pci_dev_ops {
 	/* Optional: after the generic read of [off, off+len) (within one
 	 * DWord), may replace *val (live registers). */
@@ -96,6 +103,8 @@ struct mv_pci_dev_ops {
 	/* Optional: the BAR was mapped at addr / unmapped from addr (e.g. to
 	 * move ioeventfds). Called with the config lock held. */
 	void (*bar_map)(struct mv_pci_dev *dev, unsigned int bar, uint64_t addr, bool mapped);
+	/* Optional, any thread: type, id and counters for vm:info(). */
+	void (*info)(struct mv_pci_dev *dev, struct mv_pci_info *out);
 };
 
 struct mv_pci_id {

@@ -83,6 +83,16 @@ return function(core)
       d.resources[#d.resources + 1] = { bus = r.bus, base = r.base, size = r.size }
       d.accesses = d.accesses + r.accesses
     end
+    -- PCI functions (slots 1-31): address, type, BARs and the device's
+    -- own counters (requests, bytes, errors)
+    for _, p in ipairs(core.vm_pci_devices(h)) do
+      local d = { id = p.id, type = p.type, pci = p.pci, vendor = p.vendor, device = p.device,
+                  requests = p.requests, bytes = p.bytes, errors = p.errors, resources = {} }
+      for _, b in ipairs(p.bars) do
+        d.resources[#d.resources + 1] = { bus = b.bus, base = b.base, size = b.size, mapped = b.mapped }
+      end
+      devices[#devices + 1] = d
+    end
     info.devices = devices
     return info
   end
@@ -208,6 +218,9 @@ return function(core)
     local main = task.spawn(chunk, ...)
     main.joined = true
     main.name = "main"
+    -- seccomp (--seccomp): the loop's filter goes on once the top level
+    -- has ended or waits for the first time (lua/sandbox.c)
+    main.after_first_step = core.sandbox
     while main.status == "running" or core.count_active() > 0 or task.busy() do
       core.run_once()
       if main.status == "failed" then

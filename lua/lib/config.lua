@@ -158,7 +158,7 @@ local function validate_boot(t, out, core)
   return true
 end
 
-M.fields = { "name", "cpus", "memory", "kernel", "initrd", "cmdline", "serial" }
+M.fields = { "name", "cpus", "memory", "kernel", "initrd", "cmdline", "serial", "rng" }
 
 local counter = 0
 
@@ -172,7 +172,9 @@ function M.validate(t, core)
     ok, err = check_type(t, k, "string", "mv.vm")
     if not ok then return nil, err end
   end
-  local out = {}
+  ok, err = check_type(t, "rng", "boolean", "mv.vm")
+  if not ok then return nil, err end
+  local out = { rng = t.rng or false }
   counter = counter + 1
   out.name = t.name or ("vm" .. counter)
   if out.name == "" or #out.name > 63 then

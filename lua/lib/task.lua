@@ -46,6 +46,11 @@ return function(core)
       end
     end
     after(core.resume(task.co, ...))
+    local hook = task.after_first_step   -- one-shot, before the loop goes on
+    if hook then
+      task.after_first_step = nil
+      hook()
+    end
   end
 
   local function run_ready()

@@ -115,6 +115,25 @@ describe("mv.vm configuration", function()
     vm:destroy()
   end)
 
+  it("validates rng: a boolean, with a did-you-mean for typos", function()
+    local cfgmod = require "moonvisor.config"
+    local fake_core = { probe_kernel = function() return {} end, parse_size = function() return 64 * mv.MiB end }
+    local out = assert(cfgmod.validate(cfg { rng = true }, fake_core))
+    assert.is_true(out.rng)
+    out = assert(cfgmod.validate(cfg {}, fake_core))
+    assert.is_false(out.rng)
+    assert.matches("rng must be a boolean, got string", h.error_of(mv.vm, cfg { rng = "yes" }), 1, true)
+    assert.matches("rng must be a boolean, got number", h.error_of(mv.vm, cfg { rng = 1 }), 1, true)
+    local err = h.error_of(mv.vm, cfg { rnd = true })
+    assert.matches("unknown field 'rnd'", err, 1, true)
+    assert.matches("did you mean 'rng'", err, 1, true)
+    assert.matches("did you mean 'rng'", h.error_of(mv.vm, cfg { rgn = true }), 1, true)
+    local vm = mv.vm(cfg { rng = true })
+    assert.are.equal("created", vm:state())
+    assert.are.same({}, vm:info().devices) -- devices exist only while running
+    vm:destroy()
+  end)
+
   it("rejects wrong types for strings and a non-table", function()
     assert.matches("kernel must be a string, got number", h.error_of(mv.vm, cfg { kernel = 5 }), 1, true)
     assert.matches("mv.vm expects a table, got string", h.error_of(mv.vm, "x"), 1, true)
