@@ -394,18 +394,18 @@ static int open_socket(struct mv_console *c, struct mv_err *err)
 	int ret;
 
 	if (strlen(c->cfg.path) >= sizeof(sa.sun_path))
-		return err__set(err, -ENAMETOOLONG, "serial socket path '%s' is too long", c->cfg.path);
+		return err__set(err, -ENAMETOOLONG, "%s socket path '%s' is too long", c->cfg.what, c->cfg.path);
 	strcpy(sa.sun_path, c->cfg.path);
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->listen_fd < 0)
-		return err__set(err, -errno, "serial socket: %s", strerror(errno));
+		return err__set(err, -errno, "%s socket: %s", c->cfg.what, strerror(errno));
 	unlink(c->cfg.path);
 	if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(c->cfg.path, 0600) < 0 ||
 	    listen(c->listen_fd, 4) < 0) {
 		ret = -errno;
 		close(c->listen_fd);
 		c->listen_fd = -1;
-		return err__set(err, ret, "serial socket %s: %s", c->cfg.path, strerror(-ret));
+		return err__set(err, ret, "%s socket %s: %s", c->cfg.what, c->cfg.path, strerror(-ret));
 	}
 	ev_io_init(&c->listen_io, accept_cb, c->listen_fd, EV_READ);
 	c->listen_io.data = c;
@@ -425,7 +425,7 @@ static int open_sink(struct mv_console *c, struct mv_err *err)
 	case MV_CONSOLE_FILE:
 		c->sink_fd = open(c->cfg.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (c->sink_fd < 0)
-			return err__set(err, -errno, "serial file %s: %s", c->cfg.path, strerror(errno));
+			return err__set(err, -errno, "%s file %s: %s", c->cfg.what, c->cfg.path, strerror(errno));
 		return 0;
 	case MV_CONSOLE_SOCKET:
 		return open_socket(c, err);
@@ -446,6 +446,7 @@ int console__create(struct mv_loop *loop, const struct mv_console_config *cfg, s
 	c->loop = loop;
 	c->cfg.sink = cfg->sink;
 	c->cfg.path = cfg->path ? strdup(cfg->path) : NULL;
+	c->cfg.what = cfg->what ? cfg->what : "serial";
 	c->sink_fd = c->listen_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->drained, NULL);

@@ -21,6 +21,7 @@ enum mv_console_sink { MV_CONSOLE_STDIO, MV_CONSOLE_NULL, MV_CONSOLE_FILE, MV_CO
 struct mv_console_config {
 	enum mv_console_sink sink;
 	char *path;   /* FILE, SOCKET */
+	const char *what; /* "serial", "console": for messages (not owned) */
 };
 
 #define MV_CONSOLE_RING_LINES 1000

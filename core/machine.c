@@ -23,6 +23,8 @@
 #include "devices/pci/host.h"
 #include "devices/platform/ged.h"
 #include "devices/platform/pvpanic.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/console.h"
 #include "devices/virtio/rng.h"
 
 static void kvm_set_level(void *opaque, unsigned int gsi, int level)
@@ -102,6 +104,28 @@ static size_t serial_input(void *opaque, const uint8_t *buf, size_t len)
 	return (size_t)serial__input(m->serial, buf, len);
 }
 
+/* hvc0: the virtio console's output (I/O thread) and input (loop thread) */
+static void hvc_output(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct mv_machine *m = opaque;
+
+	console__output(m->vm->hvc, buf, len);
+}
+
+static size_t hvc_input(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct mv_machine *m = opaque;
+
+	return virtio_console__input(m->vcon, buf, len);
+}
+
+static int create_hvc(struct mv_machine *m, const struct mv_virtio_env *env, struct mv_err *err)
+{
+	const struct mv_virtio_console_params cp = { .output = hvc_output, .opaque = m };
+
+	return virtio_console__create(env, "console", &cp, &m->vcon, err);
+}
+
 static void guest_reset(void *opaque)
 {
 	machine__request(opaque, MV_REQ_RESET, "guest reset");
@@ -131,14 +155,35 @@ static int create_pci(struct mv_machine *m, struct mv_err *err)
 	return pci_host__create(&hp, &m->pci, err);
 }
 
+/* cfg.disks: one virtio-blk function each (opens and locks the images). */
+static int create_disks(struct mv_machine *m, const struct mv_virtio_env *env, struct mv_err *err)
+{
+	for (unsigned int i = 0; i < m->vm->cfg.ndisks; i++) {
+		const struct mv_disk_config *d = &m->vm->cfg.disks[i];
+		const struct mv_virtio_blk_config bc = {
+			.id = d->id, .path = d->path, .serial = d->serial, .readonly = d->readonly, .direct = d->direct,
+		};
+		int ret = virtio_blk__create(env, &bc, &m->disks[i], err);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 /* PCI devices from the configuration, in the lowest free slots. */
 static int create_pci_devices(struct mv_machine *m, struct mv_err *err)
 {
 	const struct mv_virtio_env env = { .mem = &m->mem, .host = m->pci, .vm_fd = m->vm_fd };
+	int ret = 0;
 
 	if (m->vm->cfg.rng)
-		return virtio_rng__create(&env, "rng", &m->rng, err);
-	return 0;
+		ret = virtio_rng__create(&env, "rng", &m->rng, err);
+	if (ret == 0 && m->vm->cfg.ndisks)
+		ret = create_disks(m, &env, err);
+	if (ret == 0 && m->vm->cfg.virtio_console)
+		ret = create_hvc(m, &env, err);
+	return ret;
 }
 
 static void guest_panic(void *opaque, uint8_t events)
@@ -190,7 +235,7 @@ static int load_guest(struct mv_machine *m, struct mv_boot_entry *entry, struct 
 	};
 	struct mv_boot_request req = {
 		.kernel_path = cfg->kernel, .initrd_path = cfg->initrd, .cmdline = cfg->cmdline,
-		.reserved = reserved, .nreserved = ARRAY_SIZE(reserved),
+		.reserved = reserved, .nreserved = ARRAY_SIZE(reserved), .unpack_kernel = cfg->kernel_unpack,
 	};
 	int ret;
 
@@ -253,6 +298,8 @@ int machine__create(struct mv_vm *vm, struct mv_machine **out, struct mv_err *er
 		return ret;
 	}
 	console__set_input(vm->console, serial_input, m);
+	if (m->vcon)
+		console__set_input(vm->hvc, hvc_input, m);
 	*out = m;
 	return 0;
 }
@@ -288,10 +335,15 @@ void machine__destroy(struct mv_machine *m)
 	machine__stop(m);
 	if (m->vm->console)
 		console__set_input(m->vm->console, NULL, NULL);
+	if (m->vm->hvc)
+		console__set_input(m->vm->hvc, NULL, NULL);
 	for (unsigned int i = 0; i < m->ncpus && m->vcpus; i++)
 		vcpu__destroy(&m->vcpus[i]);
 	free(m->vcpus);
 	virtio_rng__destroy(m->rng);
+	virtio_console__destroy(m->vcon);
+	for (unsigned int i = 0; i < MV_MAX_DISKS; i++)
+		virtio_blk__destroy(m->disks[i]);
 	pci_host__destroy(m->pci);
 	irqroute__destroy(m->irqroute);
 	pvpanic__destroy(m->pvpanic);

@@ -42,6 +42,8 @@ struct mv_pvpanic;
 struct mv_irqroute;
 struct mv_pci_host;
 struct mv_virtio_rng;
+struct mv_virtio_console;
+struct mv_virtio_blk;
 
 struct mv_machine {
 	struct mv_vm *vm;
@@ -62,6 +64,8 @@ struct mv_machine {
 	struct mv_irqroute *irqroute;  /* GSI routing and irqfds (MSI-X) */
 	struct mv_pci_host *pci;       /* PCIe host bridge, bus 0 */
 	struct mv_virtio_rng *rng;     /* NULL unless cfg.rng */
+	struct mv_virtio_console *vcon; /* hvc0; NULL unless cfg.virtio_console */
+	struct mv_virtio_blk *disks[MV_MAX_DISKS]; /* cfg.disks */
 	atomic_bool stop;
 	atomic_bool requested;
 	atomic_bool paused;

@@ -38,6 +38,12 @@ void vm__config_free(struct mv_vm_config *cfg)
 	free(cfg->initrd);
 	free(cfg->cmdline);
 	free(cfg->console.path);
+	free(cfg->hvc.path);
+	for (unsigned int i = 0; i < cfg->ndisks && i < MV_MAX_DISKS; i++) {
+		free(cfg->disks[i].id);
+		free(cfg->disks[i].path);
+		free(cfg->disks[i].serial);
+	}
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -64,6 +70,47 @@ static void console_data(void *opaque)
 		vm->listener.console_data(vm->listener.opaque, vm);
 }
 
+static void hvc_line(void *opaque, const char *line, size_t len)
+{
+	struct mv_vm *vm = opaque;
+
+	if (vm->listener.hvc_line)
+		vm->listener.hvc_line(vm->listener.opaque, vm, line, len);
+}
+
+static void hvc_data(void *opaque)
+{
+	struct mv_vm *vm = opaque;
+
+	if (vm->listener.hvc_data)
+		vm->listener.hvc_data(vm->listener.opaque, vm);
+}
+
+/* The serial console, and hvc0's when the VM has a virtio console. */
+static int create_consoles(struct mv_vm *vm, struct mv_err *err)
+{
+	int ret;
+
+	vm->cfg.console.what = "serial";
+	ret = console__create(vm->loop, &vm->cfg.console, &vm->console, err);
+	if (ret < 0)
+		return ret;
+	console__set_line_cb(vm->console, console_line, vm);
+	console__set_data_cb(vm->console, console_data, vm);
+	if (!vm->cfg.virtio_console)
+		return 0;
+	vm->cfg.hvc.what = "console";
+	ret = console__create(vm->loop, &vm->cfg.hvc, &vm->hvc, err);
+	if (ret < 0) {
+		console__destroy(vm->console);
+		vm->console = NULL;
+		return ret;
+	}
+	console__set_line_cb(vm->hvc, hvc_line, vm);
+	console__set_data_cb(vm->hvc, hvc_data, vm);
+	return 0;
+}
+
 int vm__create(struct mv_loop *loop, struct mv_vm_config *cfg, struct mv_vm **out, struct mv_err *err)
 {
 	struct mv_vm *vm = calloc(1, sizeof(*vm));
@@ -74,14 +121,12 @@ int vm__create(struct mv_loop *loop, struct mv_vm_config *cfg, struct mv_vm **ou
 	vm->loop = loop;
 	vm->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	ret = console__create(loop, &vm->cfg.console, &vm->console, err);
+	ret = create_consoles(vm, err);
 	if (ret < 0) {
 		vm__config_free(&vm->cfg);
 		free(vm);
 		return ret;
 	}
-	console__set_line_cb(vm->console, console_line, vm);
-	console__set_data_cb(vm->console, console_data, vm);
 	vm->next = all_vms;
 	all_vms = vm;
 	*out = vm;
@@ -102,6 +147,8 @@ static void teardown_machine(struct mv_vm *vm)
 		return;
 	machine__stop(m);
 	console__flush(vm->console);
+	if (vm->hvc)
+		console__flush(vm->hvc);
 	collect_exits(vm, m);
 	vm->machine = NULL;
 	machine__destroy(m);
@@ -290,6 +337,7 @@ void vm__destroy(struct mv_vm *vm)
 			break;
 		}
 	console__destroy(vm->console);
+	console__destroy(vm->hvc);
 	vm__config_free(&vm->cfg);
 	free(vm);
 }

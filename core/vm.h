@@ -38,6 +38,17 @@ enum mv_exit_kind {
 	MV_EXIT__COUNT,
 };
 
+#define MV_MAX_DISKS 16
+
+/* One virtio-blk disk over a raw image (strings malloc'ed). */
+struct mv_disk_config {
+	char *id;
+	char *path;
+	char *serial;    /* may be NULL: the id */
+	bool readonly;
+	bool direct;     /* O_DIRECT */
+};
+
 struct mv_vm_config {
 	char *name;
 	unsigned int cpus;
@@ -46,8 +57,13 @@ struct mv_vm_config {
 	char *kernel;
 	char *initrd;    /* may be NULL */
 	char *cmdline;   /* may be NULL */
+	bool kernel_unpack; /* unpack an LZ4 bzImage on the host, enter it through PVH */
 	struct mv_console_config console;
 	bool rng;        /* a virtio-rng PCI device */
+	struct mv_disk_config disks[MV_MAX_DISKS]; /* virtio-blk, in PCI slot order */
+	unsigned int ndisks;
+	bool virtio_console;            /* a virtio-console PCI device: hvc0 */
+	struct mv_console_config hvc;   /* its sink and input, as for console */
 };
 
 enum mv_vm_event {
@@ -76,6 +92,9 @@ struct mv_vm_listener {
 	void (*console_line)(void *opaque, struct mv_vm *vm, const char *line, size_t len);
 	void (*console_data)(void *opaque, struct mv_vm *vm);
 	void *opaque;
+	/* the same for hvc0 (the virtio console), when the VM has one */
+	void (*hvc_line)(void *opaque, struct mv_vm *vm, const char *line, size_t len);
+	void (*hvc_data)(void *opaque, struct mv_vm *vm);
 };
 
 struct mv_machine;
@@ -93,6 +112,7 @@ struct mv_vm {
 	double start_time;         /* ev_now at first start */
 	uint64_t exits[MV_EXIT__COUNT]; /* totals of machines already torn down */
 	struct mv_console *console;
+	struct mv_console *hvc;      /* hvc0's host side; NULL unless cfg.virtio_console */
 	struct mv_machine *machine;  /* NULL unless running or paused */
 	struct mv_vm *next;          /* in the list of all VMs */
 	struct mv_vm_panic panic;    /* the last panic reported */

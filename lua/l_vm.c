@@ -17,6 +17,7 @@ struct vmhandle {
 	char name[64];
 	int self_ref;       /* registry ref to this userdata while the VM exists */
 	bool watch_data;    /* dispatch "console_data" after each output batch */
+	bool watch_hvc_data; /* the same for hvc0: "hvc_data" */
 };
 
 static int dispatch_ref = LUA_NOREF;
@@ -149,6 +150,19 @@ static void on_console_line(void *opaque, struct mv_vm *vm, const char *line, si
 	dispatch(opaque, "console", line, len);
 }
 
+static void on_hvc_data(void *opaque, struct mv_vm *vm)
+{
+	struct vmhandle *h = opaque;
+
+	if (h->watch_hvc_data)
+		dispatch(h, "hvc_data", NULL, 0);
+}
+
+static void on_hvc_line(void *opaque, struct mv_vm *vm, const char *line, size_t len)
+{
+	dispatch(opaque, "hvc", line, len);
+}
+
 /* ---- configuration table → struct mv_vm_config ------------------------- */
 
 static char *opt_string(lua_State *L, int t, const char *key)
@@ -181,12 +195,52 @@ static bool opt_bool(lua_State *L, int t, const char *key)
 	return v;
 }
 
+/* A console's sink: t[key] names it ("stdio", "null", "file", "socket"),
+ * t[path_key] is the file or socket path. */
+static void read_sink(lua_State *L, int t, const char *key, const char *path_key, struct mv_console_config *c)
+{
+	static const char *const sinks[] = { "stdio", "null", "file", "socket", NULL };
+	char *sink = opt_string(L, t, key);
+
+	c->sink = MV_CONSOLE_STDIO;
+	for (int i = 0; sink && sinks[i]; i++)
+		if (strcmp(sink, sinks[i]) == 0)
+			c->sink = (enum mv_console_sink)i;
+	c->path = opt_string(L, t, path_key);
+	free(sink);
+}
+
+/* disks: a list of { id, path, serial, readonly, direct } (validated). */
+static void read_disks(lua_State *L, int t, struct mv_vm_config *cfg)
+{
+	int d;
+
+	if (lua_getfield(L, t, "disks") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return;
+	}
+	d = lua_gettop(L);
+	for (lua_Integer i = 1; cfg->ndisks < MV_MAX_DISKS; i++) {
+		struct mv_disk_config *disk = &cfg->disks[cfg->ndisks];
+
+		if (lua_rawgeti(L, d, i) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			break;
+		}
+		disk->id = opt_string(L, d + 1, "id");
+		disk->path = opt_string(L, d + 1, "path");
+		disk->serial = opt_string(L, d + 1, "serial");
+		disk->readonly = opt_bool(L, d + 1, "readonly");
+		disk->direct = opt_bool(L, d + 1, "direct");
+		lua_pop(L, 1);
+		cfg->ndisks++;
+	}
+	lua_pop(L, 1);
+}
+
 /* The table was validated and normalized by lua/lib/config.lua. */
 static void read_config(lua_State *L, int t, struct mv_vm_config *cfg)
 {
-	static const char *const sinks[] = { "stdio", "null", "file", "socket", NULL };
-	char *sink = opt_string(L, t, "serial");
-
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->name = opt_string(L, t, "name");
 	cfg->cpus = (unsigned int)opt_integer(L, t, "cpus", 1);
@@ -194,15 +248,15 @@ static void read_config(lua_State *L, int t, struct mv_vm_config *cfg)
 	cfg->memopts.hugepages = opt_bool(L, t, "hugepages");
 	cfg->memopts.shared = opt_bool(L, t, "shared");
 	cfg->rng = opt_bool(L, t, "rng");
+	read_disks(L, t, cfg);
 	cfg->kernel = opt_string(L, t, "kernel");
+	cfg->kernel_unpack = opt_bool(L, t, "kernel_unpack");
 	cfg->initrd = opt_string(L, t, "initrd");
 	cfg->cmdline = opt_string(L, t, "cmdline");
-	cfg->console.sink = MV_CONSOLE_STDIO;
-	for (int i = 0; sink && sinks[i]; i++)
-		if (strcmp(sink, sinks[i]) == 0)
-			cfg->console.sink = (enum mv_console_sink)i;
-	cfg->console.path = opt_string(L, t, "serial_path");
-	free(sink);
+	read_sink(L, t, "serial", "serial_path", &cfg->console);
+	cfg->virtio_console = opt_bool(L, t, "virtio_console");
+	if (cfg->virtio_console)
+		read_sink(L, t, "hvc", "hvc_path", &cfg->hvc);
 }
 
 static int l_vm_new(lua_State *L)
@@ -227,7 +281,10 @@ static int l_vm_new(lua_State *L)
 	}
 	lua_pushvalue(L, -1);
 	h->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	h->vm->listener = (struct mv_vm_listener){ on_vm_event, on_console_line, on_console_data, h };
+	h->vm->listener = (struct mv_vm_listener){
+		.event = on_vm_event, .console_line = on_console_line, .console_data = on_console_data,
+		.hvc_line = on_hvc_line, .hvc_data = on_hvc_data, .opaque = h,
+	};
 	return 1;
 }
 
@@ -452,15 +509,29 @@ static void push_line(void *opaque, const char *line, size_t len)
 	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
 }
 
+/* The console a core.vm_console_* call is about: argument idx "hvc" for
+ * hvc0 (the virtio console), absent for the serial console. */
+static struct mv_console *which_console(lua_State *L, struct vmhandle *h, int idx)
+{
+	if (lua_isnoneornil(L, idx))
+		return h->vm->console;
+	if (strcmp(luaL_checkstring(L, idx), "hvc") != 0)
+		luaL_argerror(L, idx, "expected \"hvc\" or nothing");
+	if (!h->vm->hvc)
+		luaL_error(L, "vm '%s' has no virtio console", h->name);
+	return h->vm->hvc;
+}
+
 static int l_vm_console_tail(lua_State *L)
 {
 	struct vmhandle *h = check_handle(L, 1);
 	lua_Integer n = luaL_optinteger(L, 2, 20);
+	struct mv_console *c = which_console(L, h, 3);
 
 	luaL_argcheck(L, n >= 0, 2, "must be >= 0");
-	console__flush(h->vm->console);
+	console__flush(c);
 	lua_newtable(L);
-	console__tail(h->vm->console, (size_t)n, push_line, L);
+	console__tail(c, (size_t)n, push_line, L);
 	return 1;
 }
 
@@ -469,8 +540,9 @@ static int l_vm_console_write(lua_State *L)
 	struct vmhandle *h = check_handle(L, 1);
 	size_t len;
 	const char *s = luaL_checklstring(L, 2, &len);
+	struct mv_console *c = which_console(L, h, 3);
 
-	if (console__send(h->vm->console, s, len) < 0) {
+	if (console__send(c, s, len) < 0) {
 		lua_pushnil(L);
 		lua_pushstring(L, "console input buffer is full: the guest is not reading");
 		return 2;
@@ -483,7 +555,7 @@ static int l_vm_console_partial(lua_State *L)
 {
 	struct vmhandle *h = check_handle(L, 1);
 	size_t len;
-	const char *p = console__partial(h->vm->console, &len);
+	const char *p = console__partial(which_console(L, h, 2), &len);
 
 	lua_pushlstring(L, p, len);
 	return 1;
@@ -493,7 +565,10 @@ static int l_vm_console_watch(lua_State *L)
 {
 	struct vmhandle *h = check_handle(L, 1);
 
-	h->watch_data = lua_toboolean(L, 2);
+	if (which_console(L, h, 3) == h->vm->hvc)
+		h->watch_hvc_data = lua_toboolean(L, 2);
+	else
+		h->watch_data = lua_toboolean(L, 2);
 	return 0;
 }
 

@@ -11,7 +11,7 @@ SRC=$(cd "$HERE/.." && pwd)
 PACKAGES=(
 	# build
 	build-essential cmake pkg-config clang
-	lua5.4 liblua5.4-dev libev-dev libseccomp-dev libfdt-dev
+	lua5.4 liblua5.4-dev libev-dev libseccomp-dev libfdt-dev liblz4-dev
 	libedit-dev libjansson-dev liburing-dev acpica-tools
 	# unit and Lua tests
 	libcmocka-dev lua-busted

@@ -5,8 +5,12 @@
 #include "core/x86/boot.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/x86/bootmem.h"
 #include "core/x86/bootparams.h"
 #include "core/x86/kimage.h"
@@ -211,32 +215,84 @@ static void init_boot_info(const struct mv_boot_request *req, const struct mv_ki
 	};
 }
 
-int boot__load_kfile(struct mv_guestmem *mem, const struct mv_boot_request *req, const struct mv_kfile *kernel,
-		     struct mv_boot_entry *entry, struct mv_err *err)
+static int load_image(struct mv_guestmem *mem, const struct mv_boot_request *req, const struct mv_kfile *kernel,
+		      const struct mv_kimage *img, struct mv_boot_entry *entry, struct mv_err *err)
 {
 	struct mv_e820_entry e820[MV_E820_MAX];
 	struct mv_boot_info bi;
-	struct mv_kimage img;
 	uint64_t kernel_end = 0;
+	int ret;
+
+	init_boot_info(req, img, &bi);
+	ret = check_cmdline(req, img, kernel->path, err);
+	if (!ret)
+		ret = load_kernel(mem, kernel, img, &kernel_end, err);
+	if (!ret)
+		ret = load_initrd(mem, req, img, kernel_end, &bi, err);
+	if (!ret)
+		ret = build_e820(mem, req, e820, &bi, err);
+	if (!ret)
+		ret = write_cmdline(mem, req, err);
+	if (!ret)
+		ret = setup_entry(mem, img, &bi, entry, err);
+	return ret;
+}
+
+/* The bzImage's vmlinux, unpacked on the host and entered through PVH;
+ * -ENOTSUP (logged at info level, -v) when the bzImage is to boot as is. */
+static int load_unpacked(struct mv_guestmem *mem, const struct mv_boot_request *req, const struct mv_kfile *kernel,
+			 const struct mv_kimage *bz, struct mv_boot_entry *entry, struct mv_err *err)
+{
+	char name[PATH_MAX + 32];
+	struct mv_kimage *img = NULL;
+	struct mv_kfile kf;
+	struct mv_err why;
+	void *buf = NULL;
+	size_t len;
+	int ret;
+
+	ret = kunpack__bzimage(kernel, bz, &buf, &len, &why);
+	if (ret < 0)
+		goto as_is;
+	snprintf(name, sizeof(name), "%s (unpacked vmlinux)", kernel->path);
+	kfile__from_buffer(&kf, name, buf, len);
+	img = malloc(sizeof(*img));
+	ret = img ? boot__parse_kfile(&kf, img, &why) : err__set(&why, -ENOMEM, "out of memory");
+	if (!ret && !img->info.has_pvh)
+		ret = err__set(&why, -ENOTSUP, "the vmlinux has no PVH entry note");
+	if (ret < 0)
+		goto as_is;
+	ret = load_image(mem, req, &kf, img, entry, err);
+	if (!ret)
+		pr_info("kernel %s: LZ4 payload unpacked on the host (%llu MiB vmlinux), entered through PVH",
+			kernel->path, (unsigned long long)(len / MiB));
+	goto out;
+as_is:
+	pr_info("kernel %s: booting the bzImage as is (%s)", kernel->path, why.msg);
+	ret = -ENOTSUP;
+out:
+	free(img);
+	free(buf);
+	return ret;
+}
+
+int boot__load_kfile(struct mv_guestmem *mem, const struct mv_boot_request *req, const struct mv_kfile *kernel,
+		     struct mv_boot_entry *entry, struct mv_err *err)
+{
+	struct mv_kimage img;
 	int ret;
 
 	memset(entry, 0, sizeof(*entry));
 	ret = boot__parse_kfile(kernel, &img, err);
 	if (ret < 0)
 		return ret;
-	init_boot_info(req, &img, &bi);
-	ret = check_cmdline(req, &img, kernel->path, err);
-	if (!ret)
-		ret = load_kernel(mem, kernel, &img, &kernel_end, err);
-	if (!ret)
-		ret = load_initrd(mem, req, &img, kernel_end, &bi, err);
-	if (!ret)
-		ret = build_e820(mem, req, e820, &bi, err);
-	if (!ret)
-		ret = write_cmdline(mem, req, err);
-	if (!ret)
-		ret = setup_entry(mem, &img, &bi, entry, err);
-	return ret;
+	if (req->unpack_kernel && img.info.format == MV_KERNEL_BZIMAGE) {
+		ret = load_unpacked(mem, req, kernel, &img, entry, err);
+		if (ret != -ENOTSUP)
+			return ret;
+		memset(entry, 0, sizeof(*entry));
+	}
+	return load_image(mem, req, kernel, &img, entry, err);
 }
 
 int boot__load(struct mv_guestmem *mem, const struct mv_boot_request *req, struct mv_boot_entry *entry,

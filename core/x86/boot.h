@@ -53,6 +53,10 @@ struct mv_boot_request {
 	uint64_t acpi_rsdp;          /* 0: none; else stored in boot_params.acpi_rsdp_addr / start_info */
 	const struct mv_e820_reserved *reserved;
 	unsigned int nreserved;
+	/* An LZ4 bzImage is unpacked on the host and its vmlinux entered
+	 * through PVH (faster; the kernel then skips KASLR). Other kernels
+	 * boot as they are. */
+	bool unpack_kernel;
 };
 
 /* Reads only the headers of a kernel file. Errors name the file and what is

@@ -70,6 +70,13 @@ int bzimage__load(const struct mv_kfile *kf, const struct mv_kimage *img, const 
 int elfload__load(const struct mv_kfile *kf, const struct mv_kimage *img, const struct mv_guestmem *mem,
 		  uint64_t *kernel_end, struct mv_err *err) MV_MUST_CHECK;
 
+/* The vmlinux inside a bzImage whose payload is LZ4 (kunpack.c), in a
+ * malloc'd *out. -ENOTSUP: another compression or an old boot protocol;
+ * -EINVAL: a corrupt payload; each with a message. */
+#define KUNPACK_MAX_OUT (512ULL * MiB)
+int kunpack__bzimage(const struct mv_kfile *kf, const struct mv_kimage *img, void **out, size_t *out_len,
+		     struct mv_err *err) MV_MUST_CHECK;
+
 /* Parses a kernel image held in memory (fuzzing, tests); errors start with
  * "kernel <buffer>: ". */
 int boot__parse_kernel_header(const uint8_t *buf, size_t len, struct mv_kernel_info *info, struct mv_err *err)

@@ -254,6 +254,11 @@ static void notify_write(struct mv_virtio_pci *vp, uint64_t off)
 		pr_warn_errno(errno, "%s: queue %u kick", vp->pci.name, (unsigned int)q);
 }
 
+void virtio_pci__kick(struct mv_virtio_pci *vp, unsigned int q)
+{
+	notify_write(vp, (uint64_t)q * VIRTIO_PCI_NOTIFY_MULT);
+}
+
 static uint8_t isr_read(struct mv_virtio_pci *vp)
 {
 	uint8_t v = vp->isr;

@@ -167,6 +167,15 @@ struct mv_virtio_pci {
 	atomic_uint_fast64_t requests, bytes, errors;
 };
 
+/* What a virtio device model needs from the machine (or from a test). */
+struct mv_virtio_env {
+	const struct mv_guestmem *mem;
+	struct mv_pci_host *host;       /* NULL: not plugged (tests) */
+	int vm_fd;                      /* -1: no ioeventfd (tests) */
+	struct mv_msi_router router;    /* used when host is NULL */
+	bool no_thread;                 /* tests drive virtio_pci__process */
+};
+
 /* Creates the PCI function (capabilities, BAR, MSI-X), its eventfds and
  * its I/O thread, and plugs it into p->host (when not NULL). */
 int virtio_pci__create(const struct mv_virtio_params *p, struct mv_virtio_pci **out,
@@ -184,6 +193,9 @@ void virtio_pci__needs_reset(struct mv_virtio_pci *vp, const char *why);
 /* Device lock held: the device configuration changed (generation bump,
  * config interrupt). */
 void virtio_pci__config_changed(struct mv_virtio_pci *vp);
+/* Any thread, no lock: queue q's queue_notify runs on the I/O thread, as
+ * after a guest kick (device-side work, e.g. host input to deliver). */
+void virtio_pci__kick(struct mv_virtio_pci *vp, unsigned int q);
 /* Counts one request of `bytes` bytes, or one error. */
 void virtio_pci__count(struct mv_virtio_pci *vp, uint64_t bytes, bool error);
 

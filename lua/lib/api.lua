@@ -15,7 +15,7 @@ return function(core)
   local by_handle = setmetatable({}, { __mode = "k" })
   local created = {}  -- VMs not destroyed, in creation order (mv.vms)
   local EVENTS = { started = true, stopped = true, paused = true, resumed = true,
-                   reset = true, console = true, panic = true }
+                   reset = true, console = true, hvc = true, panic = true }
 
   local function check(vm, level)
     if getmetatable(vm) ~= VM then
@@ -25,12 +25,15 @@ return function(core)
     return vm._handle
   end
 
-  local function check_event(event, level)
+  local function check_event(event, level, vm)
     if type(event) ~= "string" or not EVENTS[event] then
       local names = {}
       for k in pairs(EVENTS) do names[#names + 1] = k end
       table.sort(names)
       error(string.format("unknown event %s (events: %s)", tostring(event), table.concat(names, ", ")), level + 1)
+    end
+    if event == "hvc" and not vm.hvc then
+      error(string.format("vm '%s' has no virtio console (\"hvc\" needs console = \"virtio\")", vm.name), level + 1)
     end
   end
 
@@ -42,6 +45,7 @@ return function(core)
     if not handle then error(cerr, 2) end
     local vm = setmetatable({ name = cfg.name, _handle = handle, _subs = {} }, VM)
     vm.console = Console.new(vm, handle)
+    if cfg.virtio_console then vm.hvc = Console.new(vm, handle, "hvc") end
     by_handle[handle] = vm
     created[#created + 1] = vm
     return vm
@@ -105,11 +109,11 @@ return function(core)
   end
 
   --- vm:on(event, fn) -> subscription (sub:cancel()). Handlers run on the
-  --- loop; "console" handlers get the line, the others an event table. A
+  --- loop; "console" and "hvc" handlers get the line, the others an event table. A
   --- "reset" handler that returns false vetoes the reboot.
   function VM:on(event, fn)
     check(self)
-    check_event(event, 2)
+    check_event(event, 2, self)
     if type(fn) ~= "function" then error("vm:on: handler must be a function", 2) end
     local list = self._subs[event] or {}
     self._subs[event] = list
@@ -127,7 +131,7 @@ return function(core)
   --- vm:wait(event, {timeout}) -> the event, or nil, "timeout". In a task.
   function VM:wait(event, opts)
     check(self)
-    check_event(event, 2)
+    check_event(event, 2, self)
     local timeout = task.timeout_of(opts, "vm:wait")
     return task.wait("vm:wait", timeout, function(wake)
       local sub = self:on(event, function(ev) wake(ev) end)
@@ -165,9 +169,11 @@ return function(core)
     local vm = by_handle[handle]
     if not vm then return true end
     if event == "console" then vm.console:_line(ev.line)
-    elseif event == "console_data" then vm.console:_data() return true end
+    elseif event == "hvc" then vm.hvc:_line(ev.line)
+    elseif event == "console_data" then vm.console:_data() return true
+    elseif event == "hvc_data" then vm.hvc:_data() return true end
     local arg = ev
-    if event == "console" then arg = ev.line else ev.vm = vm end
+    if event == "console" or event == "hvc" then arg = ev.line else ev.vm = vm end
     local result = true
     local subs = { table.unpack(vm._subs[event] or {}) }
     for _, sub in ipairs(subs) do

@@ -118,6 +118,53 @@ local function validate_serial(v, out)
   return nil, string.format('serial = %s: use "stdio", "null", { file = PATH } or { socket = PATH }', describe(v))
 end
 
+-- console = "virtio" | { type = "virtio", file = PATH | socket = PATH | stdio = true }:
+-- hvc0, a virtio console; with no sink its output is seen by Lua only
+-- (vm.hvc), since the terminal belongs to the serial port by default.
+local CONSOLE_USAGE = 'use "virtio" or { type = "virtio", file = PATH | socket = PATH | stdio = true }'
+
+local function console_sink(v)
+  local kinds = {}
+  for _, k in ipairs { "file", "socket", "stdio" } do
+    if v[k] ~= nil then kinds[#kinds + 1] = k end
+  end
+  if #kinds > 1 then
+    return nil, "console: give at most one of file = PATH, socket = PATH or stdio = true"
+  end
+  local kind = kinds[1]
+  if kind == "stdio" then
+    if v.stdio ~= true then return nil, string.format("console: stdio = %s must be true (or left out)", describe(v.stdio)) end
+    return "stdio"
+  end
+  if kind and (type(v[kind]) ~= "string" or v[kind] == "") then
+    return nil, string.format("console: %s must be a path string, got %s", kind, describe(v[kind]))
+  end
+  return kind or "null", kind and v[kind]
+end
+
+local function validate_console(v, out)
+  if v == nil then out.virtio_console = false return true end
+  if v == "virtio" then v = { type = "virtio" } end
+  if type(v) ~= "table" then return nil, string.format("console = %s: %s", describe(v), CONSOLE_USAGE) end
+  local ok, err = check_keys(v, { "type", "file", "socket", "stdio" }, "console")
+  if not ok then return nil, err end
+  if v.type ~= "virtio" then
+    if v.type == nil then return nil, 'console: type is required (type = "virtio")' end
+    return nil, string.format('console: type = %s is not supported (only "virtio": hvc0)', describe(v.type))
+  end
+  local sink, path = console_sink(v)
+  if not sink then return nil, path end
+  if sink == "stdio" and out.serial == "stdio" then
+    return nil, 'console: stdio = true needs the terminal, which the serial port has (serial = "stdio" is ' ..
+      'the default): set serial = "null", { file = PATH } or { socket = PATH }'
+  end
+  if path and out.serial_path == path then
+    return nil, string.format("console: %s %s is also the serial port's", sink, describe(path))
+  end
+  out.virtio_console, out.hvc, out.hvc_path = true, sink, path
+  return true
+end
+
 local function validate_cpus(v, out)
   if v == nil then out.cpus = 1 return true end
   if math.type(v) ~= "integer" then
@@ -143,6 +190,9 @@ local function validate_boot(t, out, core)
   local info, err = core.probe_kernel(t.kernel)
   if not info then return nil, err end
   out.kernel = t.kernel
+  local ok, terr = check_type(t, "kernel_unpack", "boolean", "mv.vm")
+  if not ok then return nil, terr end
+  out.kernel_unpack = t.kernel_unpack ~= false
   if t.initrd ~= nil then
     local size, ferr = file_size(t.initrd)
     if not size then return nil, "initrd: " .. ferr end
@@ -158,7 +208,67 @@ local function validate_boot(t, out, core)
   return true
 end
 
-M.fields = { "name", "cpus", "memory", "kernel", "initrd", "cmdline", "serial", "rng" }
+local MAX_DISKS = 16        -- core/vm.h MV_MAX_DISKS
+local DISK_FIELDS = { "id", "path", "readonly", "serial", "direct" }
+
+-- one entry of disks = { ... }: { id, path, readonly, serial, direct }
+local function validate_disk(d, i, ids)
+  local where = string.format("disks[%d]", i)
+  if type(d) ~= "table" then
+    return nil, string.format("%s must be a table { path = ..., id = ... }, got %s", where, type(d))
+  end
+  local ok, err = check_keys(d, DISK_FIELDS, where)
+  if not ok then return nil, err end
+  for _, k in ipairs { "id", "path", "serial" } do
+    ok, err = check_type(d, k, "string", where)
+    if not ok then return nil, err end
+  end
+  for _, k in ipairs { "readonly", "direct" } do
+    ok, err = check_type(d, k, "boolean", where)
+    if not ok then return nil, err end
+  end
+  if d.path == nil or d.path == "" then return nil, where .. ": path is required (a raw image file)" end
+  local id = d.id or ("disk" .. (i - 1))
+  if id == "" or #id > 63 then return nil, string.format("%s: id = %s must be 1 to 63 characters", where, describe(id)) end
+  if ids[id] then return nil, string.format("%s: id = %s is already used by disks[%d]", where, describe(id), ids[id]) end
+  if d.serial and #d.serial > 20 then
+    return nil, string.format("%s: serial = %s is longer than 20 bytes", where, describe(d.serial))
+  end
+  local f, ferr = io.open(d.path, d.readonly and "rb" or "r+b")
+  if not f then return nil, string.format("%s: path: %s", where, ferr) end
+  local _, rerr = f:read(1) -- a directory opens, and fails here
+  f:close()
+  if rerr then return nil, string.format("%s: path: %s: %s", where, d.path, rerr) end
+  ids[id] = i
+  return { id = id, path = d.path, serial = d.serial, readonly = d.readonly or false, direct = d.direct or false }
+end
+
+local function validate_disks(v, out)
+  out.disks = {}
+  if v == nil then return true end
+  if type(v) ~= "table" then
+    return nil, string.format("disks must be a list of tables, got %s (%s)", type(v), describe(v))
+  end
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" or k < 1 or k > #v then
+      return nil, string.format("disks: unexpected key %s (disks is a list: { { path = ... }, ... })", describe(k))
+    end
+  end
+  if #v > MAX_DISKS then return nil, string.format("disks: %d disks, at most %d", #v, MAX_DISKS) end
+  local ids, paths = {}, {}
+  for i = 1, #v do
+    local disk, err = validate_disk(v[i], i, ids)
+    if not disk then return nil, err end
+    if paths[disk.path] then
+      return nil, string.format("disks[%d]: path %s is already disks[%d]'s image", i, describe(disk.path), paths[disk.path])
+    end
+    paths[disk.path] = i
+    out.disks[i] = disk
+  end
+  return true
+end
+
+M.fields = { "name", "cpus", "memory", "kernel", "initrd", "cmdline", "kernel_unpack", "serial", "console", "rng", "disks" }
 
 local counter = 0
 
@@ -183,7 +293,9 @@ function M.validate(t, core)
   ok, err = validate_cpus(t.cpus, out)
   if ok then ok, err = validate_memory(t.memory == nil and "512M" or t.memory, out, core) end
   if ok then ok, err = validate_serial(t.serial, out) end
+  if ok then ok, err = validate_console(t.console, out) end
   if ok then ok, err = validate_boot(t, out, core) end
+  if ok then ok, err = validate_disks(t.disks, out) end
   if not ok then return nil, err end
   return out
 end

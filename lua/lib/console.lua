@@ -1,4 +1,5 @@
--- vm.console: the guest's serial console as lines, whatever `serial` says.
+-- vm.console: the guest's serial console as lines, whatever `serial` says;
+-- vm.hvc: the same for hvc0, the virtio console (`console = "virtio"`).
 return function(core, task)
   local Console = { __name = "moonvisor.Console" }
   Console.__index = Console
@@ -7,8 +8,9 @@ return function(core, task)
   -- for this long: "sum=4" must not match ^sum=%d+ while "2\n" is on its way.
   local SETTLE = 0.1
 
-  function Console.new(vm, handle)
-    return setmetatable({ vm = vm, _h = handle, _lines = {}, _seq = 0, _cursor = 0,
+  -- which: nil for the serial console, "hvc" for hvc0
+  function Console.new(vm, handle, which)
+    return setmetatable({ vm = vm, _h = handle, _which = which, _lines = {}, _seq = 0, _cursor = 0,
                           _expecters = {}, _skip_partial = false }, Console)
   end
 
@@ -81,7 +83,7 @@ return function(core, task)
   -- matches gets it
   local function settled(self)
     self._settle = nil
-    local partial = core.vm_console_partial(self._h)
+    local partial = core.vm_console_partial(self._h, self._which)
     if partial == "" or self._skip_partial then return end
     for _, e in ipairs(self._expecters) do
       if e.match(partial) then
@@ -96,7 +98,7 @@ return function(core, task)
   local function arm_settle(self)
     if self._settle then self._settle:cancel() self._settle = nil end
     if self._skip_partial or #self._expecters == 0 then return end
-    if core.vm_console_partial(self._h) == "" then return end
+    if core.vm_console_partial(self._h, self._which) == "" then return end
     self._settle = core.timer(SETTLE, 0, function() settled(self) end)
   end
 
@@ -122,7 +124,7 @@ return function(core, task)
       if line and match(line) then return line end
     end
     local entry = { match = match }
-    core.vm_console_watch(h, true)
+    core.vm_console_watch(h, true, self._which)
     local result, err = task.wait("console:expect", timeout, function(wake)
       entry.wake = wake
       table.insert(self._expecters, entry)
@@ -131,7 +133,7 @@ return function(core, task)
         for i, e in ipairs(self._expecters) do if e == entry then table.remove(self._expecters, i) break end end
         if #self._expecters == 0 then
           if self._settle then self._settle:cancel() self._settle = nil end
-          if self.vm._handle then core.vm_console_watch(h, false) end
+          if self.vm._handle then core.vm_console_watch(h, false, self._which) end
         end
       end
     end)
@@ -141,7 +143,7 @@ return function(core, task)
   --- console:write(s): bytes to the guest's serial input.
   function Console:write(s)
     if type(s) ~= "string" then error("console:write: expected a string", 2) end
-    return core.vm_console_write(handle(self), s)
+    return core.vm_console_write(handle(self), s, self._which)
   end
 
   --- console:tail(n = 20): the last n complete lines, oldest first.
@@ -149,7 +151,7 @@ return function(core, task)
     if n ~= nil and (math.type(n) ~= "integer" or n < 0) then
       error("console:tail: n must be an integer >= 0", 2)
     end
-    return core.vm_console_tail(handle(self), n or 20)
+    return core.vm_console_tail(handle(self), n or 20, self._which)
   end
 
   return Console

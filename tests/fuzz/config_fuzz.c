@@ -35,11 +35,11 @@ static lua_State *L;
 
 static const char *const keys[] = {
 	"name", "cpus", "memory", "kernel", "initrd", "cmdline", "serial", "size", "shared", "hugepages",
-	"file", "socket", "nmae", "cpu", "Memory", "", "kernel ", "stdio", "null",
+	"file", "socket", "nmae", "cpu", "Memory", "", "kernel ", "stdio", "null", "console", "type",
 };
 static const char *const strings[] = {
 	"512M", "1G", "0", "-1", "12Q", "4096M", "1.5G", "0x10", "stdio", "null", "/nonexistent/vmlinuz",
-	"/dev/null", "/", "", "%", "1e300", "9999999999999999999999G", "64K", " 1M", "1M ", "name",
+	"/dev/null", "/", "", "%", "1e300", "9999999999999999999999G", "64K", " 1M", "1M ", "name", "virtio",
 };
 
 static unsigned int take(struct input *in)

@@ -1,12 +1,14 @@
 /* libFuzzer target: the input is a kernel file. It goes through the header
  * parser (bzImage / ELF + PVH notes) and, when that accepts it, through the
- * whole loader into a 32 MiB guest with a command line and a small initrd.
+ * whole loader into a 32 MiB guest with a command line, a small initrd
+ * (odd sizes) and, for sizes with bit 1 clear, an LZ4 payload unpacked on
+ * the host (kunpack.c; seed bzimage-lz4-pvh).
  *
  * Build and run:
  *   clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -fno-sanitize-recover=undefined -I. tests/fuzz/kernel_header_fuzz.c \
- *     core/x86/{boot,bzimage,elfload,e820,bootmem,kfile}.c core/{guestmem,err,log}.c \
- *     -o /tmp/kernel_header_fuzz
+ *     core/x86/{boot,bzimage,elfload,e820,bootmem,kfile,kunpack}.c core/{guestmem,err,log}.c \
+ *     -llz4 -o /tmp/kernel_header_fuzz
  *   mkdir -p /tmp/kh_corpus && /tmp/kernel_header_fuzz -max_total_time=60 -artifact_prefix=/tmp/ \
  *     /tmp/kh_corpus tests/fuzz/corpus/kernel_header
  *
@@ -48,8 +50,9 @@ static void init_once(void)
 
 static void check_failure(const struct mv_err *err)
 {
-	if (!err->msg[0] || (strncmp(err->msg, "kernel <fuzz>: ", 15) && strncmp(err->msg, "initrd ", 7) &&
-			     strncmp(err->msg, "command line is ", 16))) {
+	if (!err->msg[0] || (strncmp(err->msg, "kernel <fuzz>: ", 15) &&
+			     strncmp(err->msg, "kernel <fuzz> (unpacked vmlinux): ", 34) &&
+			     strncmp(err->msg, "initrd ", 7) && strncmp(err->msg, "command line is ", 16))) {
 		fprintf(stderr, "unexpected error message: \"%s\"\n", err->msg);
 		abort();
 	}
@@ -85,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	kfile__from_buffer(&kf, "<fuzz>", data, size);
 	req.initrd_path = (size & 1) ? initrd_path : NULL;
+	req.unpack_kernel = !(size & 2);
 	if (boot__load_kfile(&mem, &req, &kf, &entry, &err) < 0)
 		check_failure(&err);
 	else

@@ -2,7 +2,10 @@
 # The default guest boots under moonvisor with 1, 2 and 4 vCPUs and 128M, 1G
 # and 5G of memory (5G puts RAM above the 4 GiB hole); the guest sees that
 # many CPUs and about that much memory, its clock is within a minute of the
-# host's, and `poweroff` in the guest ends moonvisor with status 0.
+# host's, and `poweroff` in the guest ends moonvisor with status 0. The
+# 1- and 4-CPU boots enter the kernel unpacked on the host (PVH, the
+# default), the 2-CPU boot lets the bzImage decompress itself
+# (kernel_unpack = false); moonvisor -v says which it did.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -12,8 +15,15 @@ work=$(test_workdir boot)
 cmd='echo cpus=$(grep -c ^processor /proc/cpuinfo); echo memtotal_kb=$(awk "/MemTotal/{print \$2}" /proc/meminfo); echo epoch=$(date +%s)'
 
 check_boot() {
-	local cpus=$1 mem=$2 mem_kb=$3 log=$work/boot-$1-$2.log rc=0 got
-	run_logged 300 "$log" "$bin" "$MV_SOURCE_DIR/tests/integration/guest.lua" "cpus=$cpus" "memory=$mem" -- "$cmd" || rc=$?
+	local cpus=$1 mem=$2 mem_kb=$3 unpack=$4 log=$work/boot-$1-$2.log rc=0 got
+	run_logged 300 "$log" "$bin" -v "$MV_SOURCE_DIR/tests/integration/guest.lua" "cpus=$cpus" "memory=$mem" \
+		"unpack=$unpack" -- "$cmd" || rc=$?
+	if [ "$unpack" = true ]; then
+		expect_line "$log" 'LZ4 payload unpacked on the host \([0-9]+ MiB vmlinux\), entered through PVH' \
+			"kernel unpacked on the host, cpus=$cpus"
+	elif log_has "$log" 'unpacked on the host'; then
+		add_failure "kernel_unpack = false still unpacked the kernel (cpus=$cpus)"
+	fi
 	expect_status "moonvisor (cpus=$cpus memory=$mem)" 0 "$rc"
 	expect_line "$log" '^moonvisor-guest: ready' "marker, cpus=$cpus memory=$mem"
 	expect_line "$log" "^cpus=$cpus\$" "guest sees $cpus CPUs"
@@ -36,7 +46,7 @@ check_boot() {
 }
 
 : >"$work/all.log"
-check_boot 1 128M $((128 * 1024))
-check_boot 2 1G $((1024 * 1024))
-check_boot 4 5G $((5 * 1024 * 1024))
+check_boot 1 128M $((128 * 1024)) true
+check_boot 2 1G $((1024 * 1024)) false
+check_boot 4 5G $((5 * 1024 * 1024)) true
 finish "$work/all.log"

@@ -2,7 +2,8 @@
 --   moonvisor tests/integration/guest.lua [key=value...] -- COMMAND...
 -- keys: cpus, memory, serial (stdio|null|file path), boots=N (stop the VM
 -- with vm:kill() once the guest has printed its ready marker N times),
--- cmdline (extra kernel arguments).
+-- cmdline (extra kernel arguments), unpack=false (kernel_unpack = false:
+-- the bzImage decompresses itself).
 local mv = require "moonvisor"
 
 local opts, command = {}, nil
@@ -27,6 +28,7 @@ local vm = mv.vm {
   memory = opts.memory or "256M",
   kernel = guest .. "/vmlinuz",
   initrd = guest .. "/initrd.img",
+  kernel_unpack = opts.unpack ~= "false",
   cmdline = "console=ttyS0 quiet panic=-1 no_timer_check " .. (opts.cmdline or "") .. (command and (" -- " .. command) or ""),
   serial = serial,
 }

@@ -115,6 +115,82 @@ describe("mv.vm configuration", function()
     vm:destroy()
   end)
 
+  it("validates console (hvc0): \"virtio\" or { type = \"virtio\", file | socket | stdio }", function()
+    local cfgmod = require "moonvisor.config"
+    local fake_core = { probe_kernel = function() return {} end, parse_size = function() return 64 * mv.MiB end }
+    local function norm(extra)
+      local out = assert(cfgmod.validate(cfg(extra), fake_core))
+      return out.virtio_console, out.hvc, out.hvc_path
+    end
+    assert.are.same({ false }, { norm {} })
+    assert.are.same({ true, "null" }, { norm { console = "virtio" } })
+    assert.are.same({ true, "null" }, { norm { console = { type = "virtio" } } })
+    assert.are.same({ true, "file", "/x/hvc.log" }, { norm { console = { type = "virtio", file = "/x/hvc.log" } } })
+    assert.are.same({ true, "socket", "/x/hvc.sock" }, { norm { console = { type = "virtio", socket = "/x/hvc.sock" } } })
+    assert.are.same({ true, "stdio" }, { norm { console = { type = "virtio", stdio = true } } })
+    local function err(v, extra)
+      local t = extra or {}
+      t.console = v
+      return h.error_of(mv.vm, cfg(t))
+    end
+    local usage = 'use "virtio" or { type = "virtio", file = PATH | socket = PATH | stdio = true }'
+    assert.matches('console = "hvc": ' .. usage, err "hvc", 1, true)
+    assert.matches("console = true: " .. usage, err(true), 1, true)
+    assert.matches("console = 3: " .. usage, err(3), 1, true)
+    assert.matches('console: type is required (type = "virtio")', err {}, 1, true)
+    assert.matches('console: type = "serial" is not supported (only "virtio": hvc0)', err { type = "serial" }, 1, true)
+    local e = err { type = "virtio", fiel = "x" }
+    assert.matches("console: unknown field 'fiel'", e, 1, true)
+    assert.matches("did you mean 'file'", e, 1, true)
+    assert.matches("console: give at most one of file = PATH, socket = PATH or stdio = true",
+                   err { type = "virtio", file = "a", socket = "b" }, 1, true)
+    assert.matches("console: file must be a path string, got 5", err { type = "virtio", file = 5 }, 1, true)
+    assert.matches('console: socket must be a path string, got ""', err { type = "virtio", socket = "" }, 1, true)
+    assert.matches("console: stdio = false must be true (or left out)", err { type = "virtio", stdio = false }, 1, true)
+    -- the terminal is the serial port's unless serial says otherwise
+    assert.matches('console: stdio = true needs the terminal, which the serial port has',
+                   err({ type = "virtio", stdio = true }, { serial = "stdio" }), 1, true)
+    assert.matches('serial = "null"', h.error_of(mv.vm, { kernel = kernel, memory = "64M",
+                   console = { type = "virtio", stdio = true } }), 1, true)
+    assert.matches('console: socket "/tmp/same.sock" is also the serial port\'s',
+                   err({ type = "virtio", socket = "/tmp/same.sock" }, { serial = { socket = "/tmp/same.sock" } }), 1, true)
+    assert.matches("did you mean 'console'", h.error_of(mv.vm, cfg { consle = "virtio" }), 1, true)
+    -- blamed on the caller's line
+    local line = debug.getinfo(1, "l").currentline
+    local ok, e2 = pcall(function() mv.vm(cfg { console = "hvc0" }) end)
+    assert.is_false(ok)
+    assert.matches("config_spec.lua:" .. (line + 1) .. ":", e2, 1, true)
+    -- a sink that cannot be opened fails the VM, naming the console
+    assert.matches("console file /nonexistent%-dir/hvc%.log: No such file",
+                   err { type = "virtio", file = "/nonexistent-dir/hvc.log" })
+  end)
+
+  it("gives vm.hvc only to a VM with a virtio console, with the console API", function()
+    local plain = mv.vm(cfg {})
+    assert.is_nil(plain.hvc)
+    assert.matches([[vm 't' has no virtio console ("hvc" needs console = "virtio")]],
+                   h.error_of(plain.on, plain, "hvc", function() end), 1, true)
+    plain:destroy()
+    local path = h.tmpname(".sock")
+    local vm = mv.vm(cfg { console = { type = "virtio", socket = path } })
+    assert.is_not_nil(vm.hvc)
+    assert.are_not.equal(vm.console, vm.hvc)
+    assert.is_true(vm:on("hvc", function() end).cancel())
+    -- the socket sink exists from creation, like serial's
+    assert.is_true(os.rename(path, path))
+    assert.are.same({}, vm.hvc:tail())
+    assert.is_true(vm.hvc:write("queued until the guest runs\n"))
+    assert.has_error(function() vm.hvc:write(5) end, "console:write: expected a string")
+    vm:destroy()
+    assert.is_nil(io.open(path, "r")) -- removed with the VM
+    assert.matches("vm 't' was destroyed", h.error_of(vm.hvc.tail, vm.hvc), 1, true)
+    local f = h.tmpname(".log")
+    vm = mv.vm(cfg { console = { type = "virtio", file = f } })
+    assert.is_true(os.rename(f, f))
+    vm:destroy()
+    os.remove(f)
+  end)
+
   it("validates rng: a boolean, with a did-you-mean for typos", function()
     local cfgmod = require "moonvisor.config"
     local fake_core = { probe_kernel = function() return {} end, parse_size = function() return 64 * mv.MiB end }
@@ -132,6 +208,66 @@ describe("mv.vm configuration", function()
     assert.are.equal("created", vm:state())
     assert.are.same({}, vm:info().devices) -- devices exist only while running
     vm:destroy()
+  end)
+
+  it("validates kernel_unpack: a boolean, true unless false", function()
+    local cfgmod = require "moonvisor.config"
+    local fake_core = { probe_kernel = function() return {} end, parse_size = function() return 64 * mv.MiB end }
+    assert.is_true(assert(cfgmod.validate(cfg {}, fake_core)).kernel_unpack)
+    assert.is_false(assert(cfgmod.validate(cfg { kernel_unpack = false }, fake_core)).kernel_unpack)
+    assert.matches("kernel_unpack must be a boolean, got string",
+      h.error_of(mv.vm, cfg { kernel_unpack = "no" }), 1, true)
+    assert.matches("did you mean 'kernel_unpack'", h.error_of(mv.vm, cfg { kernel_unpak = false }), 1, true)
+  end)
+
+  it("validates disks: a list of { path, id, readonly, serial, direct }", function()
+    local img = h.write(h.tmpname(".img"), string.rep("\0", 65536))
+    local img2 = h.write(h.tmpname(".img"), string.rep("\0", 65536))
+    local cfgmod = require "moonvisor.config"
+    local fake_core = { probe_kernel = function() return {} end, parse_size = function() return 64 * mv.MiB end }
+    local out = assert(cfgmod.validate(cfg { disks = {
+      { id = "root", path = img, readonly = false, serial = "root0", direct = true },
+      { path = img2, readonly = true } } }, fake_core))
+    assert.are.same({ id = "root", path = img, serial = "root0", readonly = false, direct = true }, out.disks[1])
+    assert.are.same({ id = "disk1", path = img2, readonly = true, direct = false }, out.disks[2])
+    assert.are.same({}, assert(cfgmod.validate(cfg {}, fake_core)).disks)
+    local vm = mv.vm(cfg { disks = { { id = "root", path = img } } })
+    vm:destroy()
+    local function err(disks) return h.error_of(mv.vm, cfg { disks = disks }) end
+    assert.matches('disks must be a list of tables, got string ("x")', err "x", 1, true)
+    assert.matches("disks[1] must be a table", err { "x" }, 1, true)
+    -- a hole: which one Lua's # reports is unspecified, either is an error
+    local hole = err { { path = img }, nil, { path = img2 } }
+    assert.is_truthy(hole:find("disks[2] must be a table", 1, true) or hole:find("disks: unexpected key 3", 1, true))
+    assert.matches("disks: unexpected key \"path\"", err { path = img }, 1, true)
+    local e = err { { path = img, redonly = true } }
+    assert.matches("disks[1]: unknown field 'redonly'", e, 1, true)
+    assert.matches("did you mean 'readonly'", e, 1, true)
+    assert.matches("disks[1]: readonly must be a boolean, got string", err { { path = img, readonly = "yes" } }, 1, true)
+    assert.matches("disks[1]: direct must be a boolean", err { { path = img, direct = 1 } }, 1, true)
+    assert.matches("disks[1]: path must be a string", err { { path = 3 } }, 1, true)
+    assert.matches("disks[1]: id must be a string", err { { path = img, id = 3 } }, 1, true)
+    assert.matches("disks[2]: path is required", err { { path = img }, { id = "b" } }, 1, true)
+    assert.matches('disks[2]: id = "a" is already used by disks[1]',
+      err { { id = "a", path = img }, { id = "a", path = img2 } }, 1, true)
+    assert.matches("disks[2]: path " .. string.format("%q", img) .. " is already disks[1]'s image",
+      err { { id = "a", path = img }, { id = "b", path = img } }, 1, true)
+    assert.matches('disks[1]: serial = "012345678901234567890" is longer than 20 bytes',
+      err { { path = img, serial = "012345678901234567890" } }, 1, true)
+    assert.matches("disks[1]: path: /nonexistent/disk.img: No such file or directory",
+      err { { path = "/nonexistent/disk.img", readonly = true } }, 1, true)
+    assert.matches("disks[1]: path: /tmp: Is a directory", err { { path = "/tmp", readonly = true } }, 1, true)
+    local many = {}
+    for i = 1, 17 do many[i] = { path = img, id = "d" .. i } end
+    assert.matches("disks: 17 disks, at most 16", err(many), 1, true)
+    -- blamed on the caller's line
+    local line = debug.getinfo(1, "l").currentline
+    local ok, e2 = pcall(function() mv.vm(cfg { disks = { { path = img, sreial = "x" } } }) end)
+    assert.is_false(ok)
+    assert.matches("config_spec.lua:" .. (line + 1) .. ":", e2, 1, true)
+    assert.matches("did you mean 'serial'", e2, 1, true)
+    os.remove(img)
+    os.remove(img2)
   end)
 
   it("rejects wrong types for strings and a non-table", function()

@@ -15,15 +15,15 @@
 #include "core/x86/boot.h"
 #include "core/x86/kimage.h"
 #include "core/x86/layout.h"
+#include "tests/unit/support/kimages.h"
 
 #define GUEST_SIZE (64 * MiB)
-#define BZ_SETUP_SIZE (5 * 512)        /* setup_sects = 4 */
+#define BZ_SETUP_SIZE KIMG_BZ_SETUP_SIZE
 #define BZ_PAYLOAD (64 * KiB)
 #define BZ_INIT_SIZE (8 * MiB)         /* runs at 16 MiB: kernel ends at 24 MiB */
 #define ELF_PADDR (16 * MiB)
-#define ELF_FILESZ 0x2000
-#define ELF_MEMSZ 0x5000
-#define ELF_DATA_OFF 0x1000
+#define ELF_FILESZ KIMG_ELF_FILESZ
+#define ELF_MEMSZ KIMG_ELF_MEMSZ
 
 #define assert_msg(e, s) \
 	do { \
@@ -77,48 +77,29 @@ static const char *write_tmp(struct guest *g, const void *buf, size_t len)
 	return path;
 }
 
-static void put16(uint8_t *p, size_t off, uint16_t v) { memcpy(p + off, &v, 2); }
-static void put32(uint8_t *p, size_t off, uint32_t v) { memcpy(p + off, &v, 4); }
-static void put64(uint8_t *p, size_t off, uint64_t v) { memcpy(p + off, &v, 8); }
+#define put16 kimg__put16
+#define put32 kimg__put32
+#define put64 kimg__put64
 static uint16_t rd16(const uint8_t *p, uint64_t off) { uint16_t v; memcpy(&v, p + off, 2); return v; }
 static uint32_t rd32(const uint8_t *p, uint64_t off) { uint32_t v; memcpy(&v, p + off, 4); return v; }
 static uint64_t rd64(const uint8_t *p, uint64_t off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
 
-struct bz_opts {
-	uint16_t protocol, xlf;
-	uint32_t initrd_max, cmdline_size, init_size;
-};
+static const struct kimg_bz_opts bz_default = { 0x020f, 0x3, 0x7fffffff, 2047, BZ_INIT_SIZE };
 
-static const struct bz_opts bz_default = { 0x020f, 0x3, 0x7fffffff, 2047, BZ_INIT_SIZE };
-
-static uint8_t *make_bzimage(const struct bz_opts *o, size_t *len)
+/* A bzImage whose payload bytes are (i * 7 + 3). */
+static uint8_t *make_bzimage(const struct kimg_bz_opts *o, size_t *len)
 {
-	uint8_t *b = calloc(1, BZ_SETUP_SIZE + BZ_PAYLOAD);
+	uint8_t *payload = malloc(BZ_PAYLOAD), *b;
 
-	assert_non_null(b);
-	b[0x1f1] = 4;
-	put32(b, 0x1f4, BZ_PAYLOAD / 16);
-	put16(b, 0x1fe, 0xaa55);
-	b[0x200] = 0xeb;
-	b[0x201] = 0x66;                 /* header ends at 0x268 */
-	memcpy(b + 0x202, "HdrS", 4);
-	put16(b, 0x206, o->protocol);
-	b[0x211] = 0x01;                 /* LOADED_HIGH */
-	put32(b, 0x22c, o->initrd_max);
-	put32(b, 0x230, 0x200000);
-	b[0x234] = 1;
-	put16(b, 0x236, o->xlf);
-	put32(b, 0x238, o->cmdline_size);
-	put64(b, 0x250, 0xdeadbeef);     /* setup_data: must not reach the guest */
-	put64(b, 0x258, 16 * MiB);
-	put32(b, 0x260, o->init_size);
+	assert_non_null(payload);
 	for (size_t i = 0; i < BZ_PAYLOAD; i++)
-		b[BZ_SETUP_SIZE + i] = (uint8_t)(i * 7 + 3);
-	*len = BZ_SETUP_SIZE + BZ_PAYLOAD;
+		payload[i] = (uint8_t)(i * 7 + 3);
+	b = kimg__bzimage(o, payload, BZ_PAYLOAD, len);
+	free(payload);
 	return b;
 }
 
-static const char *bz_file(struct guest *g, const struct bz_opts *o)
+static const char *bz_file(struct guest *g, const struct kimg_bz_opts *o)
 {
 	size_t len;
 	uint8_t *b = make_bzimage(o, &len);
@@ -128,59 +109,10 @@ static const char *bz_file(struct guest *g, const struct bz_opts *o)
 	return path;
 }
 
-struct elf_opts {
-	uint16_t machine;
-	bool pvh;
-	uint64_t paddr, phoff;
-};
+static const struct kimg_elf_opts elf_default = { 62, true, ELF_PADDR, 64 };
+#define make_elf kimg__elf
 
-static const struct elf_opts elf_default = { 62, true, ELF_PADDR, 64 };
-
-static size_t put_note(uint8_t *p, const char *name, uint32_t type, const void *desc, uint32_t descsz)
-{
-	uint32_t namesz = (uint32_t)strlen(name) + 1;
-
-	put32(p, 0, namesz);
-	put32(p, 4, descsz);
-	put32(p, 8, type);
-	memcpy(p + 12, name, namesz);
-	memcpy(p + 12 + ((namesz + 3) & ~3u), desc, descsz);
-	return 12 + ((namesz + 3) & ~3u) + ((descsz + 3) & ~3u);
-}
-
-static uint8_t *make_elf(const struct elf_opts *o, size_t *len)
-{
-	size_t n = ELF_DATA_OFF + ELF_FILESZ, notes;
-	uint8_t *b = calloc(1, n);
-	uint64_t pvh_entry = o->paddr + 0x40, gnu = 0x1234;
-	Elf64_Ehdr eh = { .e_type = ET_EXEC, .e_machine = o->machine, .e_version = EV_CURRENT,
-			  .e_entry = o->paddr + 0x10, .e_phoff = o->phoff, .e_ehsize = sizeof(Elf64_Ehdr),
-			  .e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 2 };
-	Elf64_Phdr ph[2] = {
-		{ .p_type = PT_LOAD, .p_offset = ELF_DATA_OFF, .p_vaddr = 0xffffffff81000000ULL, .p_paddr = o->paddr,
-		  .p_filesz = ELF_FILESZ, .p_memsz = ELF_MEMSZ, .p_align = 0x1000 },
-		{ .p_type = PT_NOTE, .p_offset = 0x100, .p_align = 4 },
-	};
-
-	assert_non_null(b);
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-	notes = put_note(b + 0x100, "GNU", 3, &gnu, 4);
-	if (o->pvh)
-		notes += put_note(b + 0x100 + notes, "Xen", 18, &pvh_entry, 8);
-	ph[1].p_filesz = notes;
-	memcpy(b, &eh, sizeof(eh));
-	if (o->phoff + sizeof(ph) <= n)
-		memcpy(b + o->phoff, ph, sizeof(ph));
-	for (size_t i = 0; i < ELF_FILESZ; i++)
-		b[ELF_DATA_OFF + i] = (uint8_t)(i * 13 + 1);
-	*len = n;
-	return b;
-}
-
-static const char *elf_file(struct guest *g, const struct elf_opts *o)
+static const char *elf_file(struct guest *g, const struct kimg_elf_opts *o)
 {
 	size_t len;
 	uint8_t *b = make_elf(o, &len);
@@ -250,7 +182,7 @@ static void test_probe_truncated(void **state)
 static void test_probe_protocol_204(void **state)
 {
 	struct guest *g = *state;
-	struct bz_opts o = bz_default;
+	struct kimg_bz_opts o = bz_default;
 	struct mv_kernel_info info;
 	char want[256];
 	const char *path;
@@ -265,7 +197,7 @@ static void test_probe_protocol_204(void **state)
 static void test_probe_no_xlf64(void **state)
 {
 	struct guest *g = *state;
-	struct bz_opts o = bz_default;
+	struct kimg_bz_opts o = bz_default;
 	struct mv_kernel_info info;
 
 	o.xlf = 0x2;
@@ -314,7 +246,7 @@ static void test_probe_missing(void **state)
 static void test_probe_elf_aarch64(void **state)
 {
 	struct guest *g = *state;
-	struct elf_opts o = elf_default;
+	struct kimg_elf_opts o = elf_default;
 	struct mv_kernel_info info;
 	char want[256];
 	const char *path;
@@ -329,10 +261,10 @@ static void test_probe_elf_aarch64(void **state)
 static void test_probe_elf_phdrs_beyond_eof(void **state)
 {
 	struct guest *g = *state;
-	struct elf_opts o = elf_default;
+	struct kimg_elf_opts o = elf_default;
 	struct mv_kernel_info info;
 
-	o.phoff = ELF_DATA_OFF + ELF_FILESZ - 10;
+	o.phoff = KIMG_ELF_DATA_OFF + ELF_FILESZ - 10;
 	assert_int_equal(probe(g, elf_file(g, &o), &info), -EINVAL);
 	assert_msg(&g->err, "program headers (2 x 56 bytes at offset 0x2ff6) extend beyond the end of the file (12288 bytes)");
 }
@@ -340,7 +272,7 @@ static void test_probe_elf_phdrs_beyond_eof(void **state)
 static void test_probe_elf_pvh(void **state)
 {
 	struct guest *g = *state;
-	struct elf_opts o = elf_default;
+	struct kimg_elf_opts o = elf_default;
 	struct mv_kernel_info info;
 
 	assert_int_equal(probe(g, elf_file(g, &o), &info), 0);
@@ -433,7 +365,7 @@ static void test_load_bzimage(void **state)
 static void test_load_initrd_below_max(void **state)
 {
 	struct guest *g = *state;
-	struct bz_opts o = bz_default;
+	struct kimg_bz_opts o = bz_default;
 	const size_t ilen = 3 * MiB + 7;
 	struct mv_boot_entry e;
 	uint64_t img;
@@ -493,7 +425,7 @@ static void test_load_cmdline_too_long(void **state)
 static void test_load_kernel_too_big(void **state)
 {
 	struct guest *g = *state;
-	struct bz_opts o = bz_default;
+	struct kimg_bz_opts o = bz_default;
 	struct mv_boot_entry e;
 
 	o.init_size = 60 * MiB;   /* 16 MiB + 60 MiB > 64 MiB */
@@ -505,7 +437,7 @@ static void test_load_kernel_too_big(void **state)
 static void test_rsdp_needs_protocol_214(void **state)
 {
 	struct guest *g = *state;
-	struct bz_opts o = bz_default;
+	struct kimg_bz_opts o = bz_default;
 	struct mv_boot_entry e;
 
 	o.protocol = 0x020d;
@@ -544,7 +476,7 @@ static void test_page_tables_and_gdt(void **state)
 static void test_load_elf_outside_ram(void **state)
 {
 	struct guest *g = *state;
-	struct elf_opts o = elf_default;
+	struct kimg_elf_opts o = elf_default;
 	struct mv_kernel_info info;
 	struct mv_boot_entry e;
 	const char *path;
@@ -611,7 +543,7 @@ static void test_load_elf_pvh(void **state)
 static void test_load_elf_long64(void **state)
 {
 	struct guest *g = *state;
-	struct elf_opts o = elf_default;
+	struct kimg_elf_opts o = elf_default;
 	const uint8_t *zp = g->ram + 0x7000;
 	struct mv_boot_entry e;
 
