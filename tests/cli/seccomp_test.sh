@@ -45,6 +45,20 @@ run() { # MODE VIOLATE SCRIPT: sets rc and out (stdout+stderr)
 dmesg_ok=false
 if dmesg >/dev/null 2>&1; then dmesg_ok=true; fi
 marks() { dmesg 2>/dev/null | grep -c 'type=1326.*syscall=59 ' || true; }
+# The kernel rate-limits audit lines ("kauditd_printk_skb: N callbacks
+# suppressed"), and ASan builds log many calls: a missing line is retried
+# after the rate limit's 5 s window, up to 3 runs.
+audit_line_after_run() {
+	local try before
+	for try in 1 2 3; do
+		before=$(marks)
+		[ "$try" = 1 ] || run log "$1" "$work/hello.lua"
+		sleep 0.5
+		[ "$(marks)" -gt "$before" ] && return 0
+		sleep 6
+	done
+	return 1
+}
 
 for thread in vcpu loop; do
 	name=$([ "$thread" = vcpu ] && echo mv-vcpu0 || echo loop)
@@ -63,7 +77,8 @@ for thread in vcpu loop; do
 		bad "log, $thread: rc=$rc, output: $out"
 	fi
 	if $dmesg_ok; then
-		if [ "$(marks)" -gt "$before" ]; then ok "log, $thread: kernel audit line for syscall 59"
+		if [ "$(marks)" -gt "$before" ] || audit_line_after_run "$thread"; then
+			ok "log, $thread: kernel audit line for syscall 59"
 		else bad "log, $thread: no audit line in dmesg"; fi
 	fi
 

@@ -23,22 +23,12 @@
 #include <unistd.h>
 
 #include "devices/virtio/blk.h"
+#include "tests/support/virtio_driver.h"
 
 #define RAM_GPA 0x100000ULL
 #define BUF_SIZE 0x10000u
 #define IMAGE_SIZE (1u << 20)
 #define MAX_SEGS 8
-
-static int r_add(void *o, const struct mv_msi_msg *m, unsigned int *gsi)
-{
-	*gsi = 24;
-	return 0;
-}
-static int r_update(void *o, unsigned int gsi, const struct mv_msi_msg *m) { return 0; }
-static void r_del(void *o, unsigned int gsi) {}
-static int r_bind(void *o, unsigned int gsi, int fd) { return 0; }
-static int r_unbind(void *o, unsigned int gsi, int fd) { return 0; }
-static const struct mv_msi_router_ops router_ops = { r_add, r_update, r_del, r_bind, r_unbind };
 
 static uint8_t ram[BUF_SIZE] __attribute__((aligned(4096)));
 static struct mv_guestmem mem;
@@ -55,7 +45,8 @@ static void check(bool ok)
 /* A sparse image at an unlinked temporary path; keeps our own fd for fstat. */
 static void make_dev(int i, bool readonly)
 {
-	struct mv_virtio_env env = { .mem = &mem, .vm_fd = -1, .router = { &router_ops, NULL }, .no_thread = true };
+	struct mv_virtio_env env = { .mem = &mem, .vm_fd = -1, .router = { &vdrv__router_ops, NULL },
+				     .no_thread = true };
 	char path[] = "/tmp/mv-blk-fuzz.XXXXXX";
 	struct mv_virtio_blk_config cfg = { .id = "fuzz", .path = path, .serial = "fuzz-serial", .readonly = readonly };
 	int fd = mkstemp(path);

@@ -25,6 +25,7 @@
 #include "devices/backend/raw.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/virtio_pci.h"
+#include "tests/support/virtio_driver.h"
 
 #define RAM_GPA 0x100000ULL
 #define RAM_SIZE 0x200000ULL
@@ -38,17 +39,6 @@
 #define IMAGE_SIZE (4u << 20)       /* 8192 sectors */
 #define CAPACITY (IMAGE_SIZE / 512)
 
-static int r_add(void *o, const struct mv_msi_msg *m, unsigned int *gsi)
-{
-	*gsi = LAYOUT_MSI_GSI_BASE;
-	return 0;
-}
-static int r_update(void *o, unsigned int gsi, const struct mv_msi_msg *m) { return 0; }
-static void r_del(void *o, unsigned int gsi) {}
-static int r_bind(void *o, unsigned int gsi, int fd) { return 0; }
-static int r_unbind(void *o, unsigned int gsi, int fd) { return 0; }
-static const struct mv_msi_router_ops router_ops = { r_add, r_update, r_del, r_bind, r_unbind };
-
 struct fx {
 	uint8_t *ram;
 	struct mv_guestmem mem;
@@ -56,19 +46,13 @@ struct fx {
 	int fd;                       /* the test's own view of the image */
 	struct mv_virtio_blk *blk;
 	struct mv_virtio_pci *vp;
-	uint16_t next_desc;
-};
-
-struct seg {
-	uint64_t addr;
-	uint32_t len;
-	bool write;
+	struct vdrv_ring ring;
 };
 
 static int make(void **state, bool readonly, bool direct)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct mv_virtio_env env = { .vm_fd = -1, .router = { &router_ops, NULL }, .no_thread = true };
+	struct mv_virtio_env env = { .vm_fd = -1, .router = { &vdrv__router_ops, NULL }, .no_thread = true };
 	struct mv_virtio_blk_config cfg = { .id = "d0", .serial = "root0", .readonly = readonly, .direct = direct };
 	struct mv_err err = { "" };
 
@@ -84,6 +68,8 @@ static int make(void **state, bool readonly, bool direct)
 	if (virtio_blk__create(&env, &cfg, &f->blk, &err) < 0)
 		fail_msg("virtio_blk__create: %s", err.msg);
 	f->vp = virtio_blk__pci(f->blk);
+	f->ring = (struct vdrv_ring){ .ram = f->ram, .ram_gpa = RAM_GPA, .desc = DESC, .avail = AVAIL, .used = USED,
+				      .size = QSIZE };
 	*state = f;
 	return 0;
 }
@@ -106,45 +92,13 @@ static int teardown(void **state)
 
 /* ---- a guest driver ----------------------------------------------------------- */
 
-static uint64_t rd(struct fx *f, uint64_t off, uint32_t len)
-{
-	uint64_t v = 0;
-
-	virtio_pci__bar_access(f->vp, off, &v, len, false);
-	return v;
-}
-
-static void wr(struct fx *f, uint64_t off, uint64_t v, uint32_t len)
-{
-	virtio_pci__bar_access(f->vp, off, &v, len, true);
-}
-
-static uint64_t device_features(struct fx *f)
-{
-	wr(f, VIRTIO_COMMON_DFSELECT, 0, 4);
-	uint64_t lo = rd(f, VIRTIO_COMMON_DF, 4);
-	wr(f, VIRTIO_COMMON_DFSELECT, 1, 4);
-	return lo | rd(f, VIRTIO_COMMON_DF, 4) << 32;
-}
-
 static void driver_ok(struct fx *f)
 {
-	uint64_t feat = device_features(f) & ~((1ULL << VIRTIO_RING_F_EVENT_IDX));
+	uint64_t feat = vdrv__device_features(f->vp) & ~((1ULL << VIRTIO_RING_F_EVENT_IDX));
 
-	wr(f, VIRTIO_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
-	wr(f, VIRTIO_COMMON_GFSELECT, 0, 4);
-	wr(f, VIRTIO_COMMON_GF, (uint32_t)feat, 4);
-	wr(f, VIRTIO_COMMON_GFSELECT, 1, 4);
-	wr(f, VIRTIO_COMMON_GF, feat >> 32, 4);
-	wr(f, VIRTIO_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK, 1);
-	assert_true(rd(f, VIRTIO_COMMON_STATUS, 1) & VIRTIO_STATUS_FEATURES_OK);
-	wr(f, VIRTIO_COMMON_Q_SELECT, 0, 2);
-	wr(f, VIRTIO_COMMON_Q_SIZE, QSIZE, 2);
-	wr(f, VIRTIO_COMMON_Q_DESCLO, DESC, 8);
-	wr(f, VIRTIO_COMMON_Q_AVAILLO, AVAIL, 8);
-	wr(f, VIRTIO_COMMON_Q_USEDLO, USED, 8);
-	wr(f, VIRTIO_COMMON_Q_ENABLE, 1, 2);
-	wr(f, VIRTIO_COMMON_STATUS, rd(f, VIRTIO_COMMON_STATUS, 1) | VIRTIO_STATUS_DRIVER_OK, 1);
+	assert_true(vdrv__negotiate(f->vp, feat) & VIRTIO_STATUS_FEATURES_OK);
+	vdrv__setup_queue(f->vp, 0, QSIZE, DESC, AVAIL, USED);
+	vdrv__driver_ok(f->vp);
 }
 
 static void *at(struct fx *f, uint64_t gpa)
@@ -163,26 +117,16 @@ static void put_hdr(struct fx *f, uint32_t type, uint64_t sector)
 
 /* Posts one chain, runs the queue; returns the used length (-1: the
  * request was not returned). */
-static int64_t submit(struct fx *f, const struct seg *s, unsigned int n)
+static int64_t submit(struct fx *f, const struct vdrv_seg *s, unsigned int n)
 {
-	uint16_t *avail = at(f, AVAIL), *used = at(f, USED);
-	uint16_t before = used[1], head = f->next_desc;
+	uint16_t before = vdrv__used_idx(&f->ring);
+	uint16_t head = vdrv__post_chain(&f->ring, s, n);
 	struct virtq_used_elem e;
 
-	for (unsigned int i = 0; i < n; i++) {
-		uint16_t idx = (uint16_t)((head + i) % QSIZE);
-		struct virtq_desc d = { s[i].addr, s[i].len, (uint16_t)((s[i].write ? VIRTQ_DESC_F_WRITE : 0) |
-									 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-					(uint16_t)((idx + 1) % QSIZE) };
-		memcpy(at(f, DESC + 16ULL * idx), &d, sizeof(d));
-	}
-	f->next_desc = (uint16_t)((head + n) % QSIZE);
-	avail[2 + avail[1] % QSIZE] = head;
-	avail[1]++;
 	virtio_pci__process(f->vp, 0);
-	if (used[1] == before)
+	if (vdrv__used_idx(&f->ring) == before)
 		return -1;
-	memcpy(&e, at(f, USED + 4 + 8ULL * (before % QSIZE)), sizeof(e));
+	e = vdrv__used_elem(&f->ring, before);
 	assert_int_equal(e.id, head);
 	return e.len;
 }
@@ -190,7 +134,7 @@ static int64_t submit(struct fx *f, const struct seg *s, unsigned int n)
 /* header + data (in or out) + status: the Linux driver's framing. */
 static uint8_t request(struct fx *f, uint32_t type, uint64_t sector, uint32_t len, bool data_in)
 {
-	struct seg s[3] = { { HDR, 16, false }, { BUF, len, data_in }, { STATUS, 1, true } };
+	struct vdrv_seg s[3] = { { HDR, 16, false }, { BUF, len, data_in }, { STATUS, 1, true } };
 	uint8_t *status = at(f, STATUS);
 
 	*status = 0xEE;
@@ -198,7 +142,7 @@ static uint8_t request(struct fx *f, uint32_t type, uint64_t sector, uint32_t le
 	if (len)
 		assert_true(submit(f, s, 3) >= 1);
 	else
-		assert_true(submit(f, (struct seg[]){ s[0], s[2] }, 2) >= 1);
+		assert_true(submit(f, (struct vdrv_seg[]){ s[0], s[2] }, 2) >= 1);
 	return *status;
 }
 
@@ -225,7 +169,7 @@ static void file_read(struct fx *f, void *buf, size_t len, off_t off)
 
 static bool needs_reset(struct fx *f)
 {
-	return rd(f, VIRTIO_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET;
+	return vdrv__rd(f->vp, VIRTIO_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET;
 }
 
 static bool all_zero(const uint8_t *p, size_t len)
@@ -241,7 +185,7 @@ static bool all_zero(const uint8_t *p, size_t len)
 static void test_ids_features_and_config(void **state)
 {
 	struct fx *f = *state;
-	uint64_t feat = device_features(f);
+	uint64_t feat = vdrv__device_features(f->vp);
 
 	assert_int_equal(pci__cfg_read(&f->vp->pci, PCI_DEVICE_ID, 2), 0x1042);
 	assert_true(feat & (1ULL << VIRTIO_BLK_F_SEG_MAX));
@@ -250,24 +194,25 @@ static void test_ids_features_and_config(void **state)
 	assert_true(feat & (1ULL << VIRTIO_BLK_F_DISCARD));
 	assert_true(feat & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
 	assert_false(feat & (1ULL << VIRTIO_BLK_F_RO));
-	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_CAPACITY, 8), CAPACITY);
-	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_CAPACITY + 4, 4), 0);
-	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_SEG_MAX, 4), VIRTIO_BLK_QUEUE_SIZE - 2);
-	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_BLK_SIZE, 4), 512);
-	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 4), VIRTIO_BLK_MAX_DISCARD_SEG);
-	assert_int_not_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, 4), 0);
-	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_MAX_WZ_SEG, 4), VIRTIO_BLK_MAX_DISCARD_SEG);
-	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_WZ_MAY_UNMAP, 1), 1);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_CAPACITY, 8), CAPACITY);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_CAPACITY + 4, 4), 0);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_SEG_MAX, 4), VIRTIO_BLK_QUEUE_SIZE - 2);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_BLK_SIZE, 4), 512);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_MAX_DISCARD_SEG, 4),
+			 VIRTIO_BLK_MAX_DISCARD_SEG);
+	assert_int_not_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS, 4), 0);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_MAX_WZ_SEG, 4), VIRTIO_BLK_MAX_DISCARD_SEG);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_WZ_MAY_UNMAP, 1), 1);
 	/* writes are ignored */
-	wr(f, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_CAPACITY, 1, 4);
-	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_CAPACITY, 8), CAPACITY);
-	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_SIZE - 4, 4), 1); /* may_unmap, unused */
+	vdrv__wr(f->vp, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_CAPACITY, 1, 4);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_CAPACITY, 8), CAPACITY);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + VIRTIO_BLK_CFG_SIZE - 4, 4), 1); /* may_unmap, unused */
 }
 
 static void test_readonly_features(void **state)
 {
 	struct fx *f = *state;
-	uint64_t feat = device_features(f);
+	uint64_t feat = vdrv__device_features(f->vp);
 
 	assert_true(feat & (1ULL << VIRTIO_BLK_F_RO));
 	assert_false(feat & (1ULL << VIRTIO_BLK_F_DISCARD));
@@ -301,7 +246,7 @@ static void test_split_header_and_data(void **state)
 {
 	struct fx *f = *state;
 	/* header in two pieces, data in three, status alone: no framing assumed */
-	struct seg s[6] = { { HDR, 5, false }, { HDR + 5, 11, false }, { BUF, 100, true },
+	struct vdrv_seg s[6] = { { HDR, 5, false }, { HDR + 5, 11, false }, { BUF, 100, true },
 			    { BUF + 100, 412, true }, { BUF + 512, 512, true }, { STATUS, 1, true } };
 	uint8_t want[1024];
 
@@ -396,10 +341,10 @@ static void test_bad_lengths(void **state)
 	/* IN with extra readable bytes after the header, OUT with extra
 	 * writable bytes before the status */
 	put_hdr(f, VIRTIO_BLK_T_IN, 0);
-	assert_true(submit(f, (struct seg[]){ { HDR, 32, false }, { BUF, 512, true }, { STATUS, 1, true } }, 3) >= 1);
+	assert_true(submit(f, (struct vdrv_seg[]){ { HDR, 32, false }, { BUF, 512, true }, { STATUS, 1, true } }, 3) >= 1);
 	assert_int_equal(*(uint8_t *)at(f, STATUS), VIRTIO_BLK_S_IOERR);
 	put_hdr(f, VIRTIO_BLK_T_OUT, 0);
-	assert_true(submit(f, (struct seg[]){ { HDR, 16, false }, { BUF, 512, false }, { STATUS, 2, true } }, 3) >= 1);
+	assert_true(submit(f, (struct vdrv_seg[]){ { HDR, 16, false }, { BUF, 512, false }, { STATUS, 2, true } }, 3) >= 1);
 	assert_int_equal(*(uint8_t *)at(f, STATUS + 1), VIRTIO_BLK_S_IOERR); /* the last writable byte */
 	assert_false(needs_reset(f));
 }
@@ -429,11 +374,11 @@ static void test_short_header(void **state)
 	driver_ok(f);
 	put_hdr(f, VIRTIO_BLK_T_OUT, 0);
 	*(uint8_t *)at(f, STATUS) = 0xEE;
-	assert_true(submit(f, (struct seg[]){ { HDR, 8, false }, { STATUS, 1, true } }, 2) >= 1);
+	assert_true(submit(f, (struct vdrv_seg[]){ { HDR, 8, false }, { STATUS, 1, true } }, 2) >= 1);
 	assert_int_equal(*(uint8_t *)at(f, STATUS), VIRTIO_BLK_S_IOERR);
 	/* no readable part at all */
 	*(uint8_t *)at(f, STATUS) = 0xEE;
-	assert_true(submit(f, (struct seg[]){ { STATUS, 1, true } }, 1) >= 1);
+	assert_true(submit(f, (struct vdrv_seg[]){ { STATUS, 1, true } }, 1) >= 1);
 	assert_int_equal(*(uint8_t *)at(f, STATUS), VIRTIO_BLK_S_IOERR);
 	assert_false(needs_reset(f));
 }
@@ -447,7 +392,7 @@ static void test_no_status_byte(void **state)
 	memset(at(f, BUF), 0x77, 512);
 	put_hdr(f, VIRTIO_BLK_T_OUT, 3);
 	/* returned unused, counted as an error, nothing written, queue fine */
-	assert_int_equal(submit(f, (struct seg[]){ { HDR, 16, false }, { BUF, 512, false } }, 2), 0);
+	assert_int_equal(submit(f, (struct vdrv_seg[]){ { HDR, 16, false }, { BUF, 512, false } }, 2), 0);
 	file_read(f, got, sizeof(got), 3 * 512);
 	assert_memory_equal(got, zero, sizeof(zero));
 	assert_int_equal(atomic_load(&f->vp->errors), 1);
@@ -513,17 +458,17 @@ static void test_broken_chain_needs_reset(void **state)
 	driver_ok(f);
 	put_hdr(f, VIRTIO_BLK_T_IN, 0);
 	/* a buffer outside guest RAM */
-	assert_int_equal(submit(f, (struct seg[]){ { HDR, 16, false }, { RAM_GPA + RAM_SIZE, 512, true },
+	assert_int_equal(submit(f, (struct vdrv_seg[]){ { HDR, 16, false }, { RAM_GPA + RAM_SIZE, 512, true },
 						    { STATUS, 1, true } }, 3), -1);
 	assert_true(needs_reset(f));
 	/* readable after writable */
-	wr(f, VIRTIO_COMMON_STATUS, 0, 1);
+	vdrv__wr(f->vp, VIRTIO_COMMON_STATUS, 0, 1);
 	memset(at(f, AVAIL), 0, 0x1000);
 	memset(at(f, USED), 0, 0x1000);
-	f->next_desc = 0;
+	f->ring.next_desc = 0;
 	driver_ok(f);
 	assert_false(needs_reset(f));
-	assert_int_equal(submit(f, (struct seg[]){ { STATUS, 1, true }, { HDR, 16, false } }, 2), -1);
+	assert_int_equal(submit(f, (struct vdrv_seg[]){ { STATUS, 1, true }, { HDR, 16, false } }, 2), -1);
 	assert_true(needs_reset(f));
 }
 
@@ -571,7 +516,7 @@ static void test_image_locks(void **state)
 static void test_direct_unaligned_buffers(void **state)
 {
 	struct fx *f = *state;
-	struct seg s[3] = { { HDR, 16, false }, { BUF + 3, 4096, false }, { STATUS, 1, true } };
+	struct vdrv_seg s[3] = { { HDR, 16, false }, { BUF + 3, 4096, false }, { STATUS, 1, true } };
 	uint8_t want[4096], got[4096];
 
 	driver_ok(f);
@@ -584,7 +529,7 @@ static void test_direct_unaligned_buffers(void **state)
 	file_read(f, got, sizeof(got), 16 * 512);
 	assert_memory_equal(got, want, sizeof(want));
 	memset(at(f, BUF), 0, 8192);
-	s[1] = (struct seg){ BUF + 5, 4096, true };
+	s[1] = (struct vdrv_seg){ BUF + 5, 4096, true };
 	put_hdr(f, VIRTIO_BLK_T_IN, 16);
 	assert_true(submit(f, s, 3) >= 1);
 	assert_int_equal(*(uint8_t *)at(f, STATUS), VIRTIO_BLK_S_OK);

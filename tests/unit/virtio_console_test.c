@@ -23,6 +23,7 @@
 #include "core/x86/layout.h"
 #include "devices/virtio/console.h"
 #include "devices/virtio/virtio_pci.h"
+#include "tests/support/virtio_driver.h"
 
 #define RAM_GPA 0x100000ULL
 #define RAM_SIZE 0x40000ULL
@@ -35,18 +36,7 @@
 #define RXQ VIRTIO_CONSOLE_RX_QUEUE
 #define TXQ VIRTIO_CONSOLE_TX_QUEUE
 
-static int r_add(void *o, const struct mv_msi_msg *m, unsigned int *gsi)
-{
-	static unsigned int next = LAYOUT_MSI_GSI_BASE;
-
-	*gsi = next++;
-	return 0;
-}
-static int r_update(void *o, unsigned int gsi, const struct mv_msi_msg *m) { return 0; }
-static void r_del(void *o, unsigned int gsi) {}
-static int r_bind(void *o, unsigned int gsi, int fd) { return 0; }
-static int r_unbind(void *o, unsigned int gsi, int fd) { return 0; }
-static const struct mv_msi_router_ops router_ops = { r_add, r_update, r_del, r_bind, r_unbind };
+static unsigned int next_gsi = LAYOUT_MSI_GSI_BASE; /* distinct GSIs, across tests */
 
 struct fx {
 	uint8_t *ram;
@@ -57,7 +47,7 @@ struct fx {
 	char out[8192];     /* what reached the sink */
 	size_t out_len;
 	unsigned int out_calls;
-	uint16_t next_desc[2];
+	struct vdrv_ring ring[2]; /* receiveq, transmitq */
 };
 
 static void sink(void *opaque, const uint8_t *buf, size_t len)
@@ -75,7 +65,7 @@ static void sink(void *opaque, const uint8_t *buf, size_t len)
 static int create(void **state, bool no_thread)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct mv_virtio_env env = { .vm_fd = -1, .router = { &router_ops, NULL }, .no_thread = no_thread };
+	struct mv_virtio_env env = { .vm_fd = -1, .router = { &vdrv__router_ops, &next_gsi }, .no_thread = no_thread };
 	struct mv_virtio_console_params cp = { .output = sink, .opaque = f };
 	struct mv_err err;
 
@@ -85,6 +75,9 @@ static int create(void **state, bool no_thread)
 	env.mem = &f->mem;
 	assert_int_equal(virtio_console__create(&env, "console", &cp, &f->con, &err), 0);
 	f->vp = virtio_console__pci(f->con);
+	for (uint16_t q = 0; q < 2; q++)
+		f->ring[q] = (struct vdrv_ring){ .ram = f->ram, .ram_gpa = RAM_GPA, .desc = DESC(q), .avail = AVAIL(q),
+						 .used = USED(q), .size = QSIZE };
 	*state = f;
 	return 0;
 }
@@ -111,48 +104,14 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t rd(struct fx *f, uint64_t off, uint32_t len)
-{
-	uint64_t v = 0;
-
-	virtio_pci__bar_access(f->vp, off, &v, len, false);
-	return v;
-}
-
-static void wr(struct fx *f, uint64_t off, uint64_t v, uint32_t len)
-{
-	virtio_pci__bar_access(f->vp, off, &v, len, true);
-}
-
-static uint8_t status(struct fx *f)
-{
-	return (uint8_t)rd(f, VIRTIO_COMMON_STATUS, 1);
-}
-
-static void setup_queue(struct fx *f, uint16_t q)
-{
-	wr(f, VIRTIO_COMMON_Q_SELECT, q, 2);
-	wr(f, VIRTIO_COMMON_Q_SIZE, QSIZE, 2);
-	wr(f, VIRTIO_COMMON_Q_DESCLO, DESC(q), 8);
-	wr(f, VIRTIO_COMMON_Q_AVAILLO, AVAIL(q), 8);
-	wr(f, VIRTIO_COMMON_Q_USEDLO, USED(q), 8);
-	wr(f, VIRTIO_COMMON_Q_ENABLE, 1, 2);
-}
-
 /* What Linux's virtio_console does without MULTIPORT: VERSION_1, both
  * queues, DRIVER_OK. */
 static void driver_ok(struct fx *f)
 {
-	uint8_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
-
-	wr(f, VIRTIO_COMMON_STATUS, s, 1);
-	wr(f, VIRTIO_COMMON_GFSELECT, 1, 4);
-	wr(f, VIRTIO_COMMON_GF, 1, 4); /* VERSION_1 */
-	wr(f, VIRTIO_COMMON_STATUS, s | VIRTIO_STATUS_FEATURES_OK, 1);
-	assert_true(status(f) & VIRTIO_STATUS_FEATURES_OK);
-	setup_queue(f, RXQ);
-	setup_queue(f, TXQ);
-	wr(f, VIRTIO_COMMON_STATUS, s | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK, 1);
+	assert_true(vdrv__negotiate(f->vp, 1ULL << VIRTIO_F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
+	vdrv__setup_queue(f->vp, RXQ, QSIZE, DESC(RXQ), AVAIL(RXQ), USED(RXQ));
+	vdrv__setup_queue(f->vp, TXQ, QSIZE, DESC(TXQ), AVAIL(TXQ), USED(TXQ));
+	vdrv__driver_ok(f->vp);
 }
 
 static void *at(struct fx *f, uint64_t gpa)
@@ -165,20 +124,11 @@ static void *at(struct fx *f, uint64_t gpa)
 static uint16_t post_chain(struct fx *f, uint16_t q, unsigned int n, const uint64_t *addrs, const uint32_t *lens,
 			   const bool *write)
 {
-	uint16_t head = f->next_desc[q], *avail = at(f, AVAIL(q));
+	struct vdrv_seg s[QSIZE];
 
-	for (unsigned int i = 0; i < n; i++) {
-		uint16_t idx = (uint16_t)((head + i) % QSIZE);
-		struct virtq_desc d = {
-			addrs[i], lens[i], (uint16_t)((write[i] ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			(uint16_t)((idx + 1) % QSIZE),
-		};
-		memcpy(at(f, DESC(q) + 16ULL * idx), &d, sizeof(d));
-	}
-	f->next_desc[q] = (uint16_t)((head + n) % QSIZE);
-	avail[2 + avail[1] % QSIZE] = head;
-	__atomic_store_n(&avail[1], (uint16_t)(avail[1] + 1), __ATOMIC_RELEASE); /* the guest's wmb */
-	return head;
+	for (unsigned int i = 0; i < n; i++)
+		s[i] = (struct vdrv_seg){ addrs[i], lens[i], write[i] };
+	return vdrv__post_chain(&f->ring[q], s, n);
 }
 
 static uint16_t post_tx(struct fx *f, uint64_t gpa, const char *s)
@@ -200,17 +150,10 @@ static uint16_t post_rx(struct fx *f, uint64_t gpa, uint32_t len)
 	return post_chain(f, RXQ, 1, &a, &len, &w);
 }
 
-static uint16_t used_idx(struct fx *f, uint16_t q)
-{
-	return __atomic_load_n(&((uint16_t *)at(f, USED(q)))[1], __ATOMIC_ACQUIRE);
-}
-
+static uint16_t used_idx(struct fx *f, uint16_t q) { return vdrv__used_idx(&f->ring[q]); }
 static struct virtq_used_elem used_elem(struct fx *f, uint16_t q, uint16_t i)
 {
-	struct virtq_used_elem e;
-
-	memcpy(&e, at(f, USED(q) + 4 + 8ULL * (i % QSIZE)), sizeof(e));
-	return e;
+	return vdrv__used_elem(&f->ring[q], i);
 }
 
 static size_t input(struct fx *f, const char *s)
@@ -227,12 +170,12 @@ static void test_ids_and_config(void **state)
 
 	assert_int_equal(pci__cfg_read(&f->vp->pci, PCI_DEVICE_ID, 2), 0x1043);
 	assert_int_equal(pci__cfg_read(&f->vp->pci, PCI_CLASS_DEVICE, 2), 0x0780);
-	assert_int_equal(rd(f, VIRTIO_COMMON_NUMQ, 2), 2);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_NUMQ, 2), 2);
 	/* cols, rows 0; max_nr_ports 1; no MULTIPORT/SIZE/EMERG_WRITE offered */
-	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + 0, 4), 0);
-	assert_int_equal(rd(f, VIRTIO_PCI_DEVICE_OFF + 4, 4), 1);
-	wr(f, VIRTIO_COMMON_DFSELECT, 0, 4);
-	assert_int_equal(rd(f, VIRTIO_COMMON_DF, 4) & 7, 0);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + 0, 4), 0);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_DEVICE_OFF + 4, 4), 1);
+	vdrv__wr(f->vp, VIRTIO_COMMON_DFSELECT, 0, 4);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_DF, 4) & 7, 0);
 	f->vp->pci.ops->info(&f->vp->pci, &in);
 	assert_string_equal(in.type, "virtio-console");
 	assert_string_equal(in.id, "console");
@@ -261,7 +204,7 @@ static void test_transmit_in_order(void **state)
 	assert_int_equal(atomic_load(&f->vp->requests), 3);
 	assert_int_equal(atomic_load(&f->vp->bytes), 23);
 	assert_int_equal(atomic_load(&f->vp->errors), 0);
-	assert_false(status(f) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_false(vdrv__status(f->vp) & VIRTIO_STATUS_NEEDS_RESET);
 	/* a kick with nothing new does nothing */
 	virtio_pci__process(f->vp, TXQ);
 	assert_int_equal(used_idx(f, TXQ), 3);
@@ -356,17 +299,17 @@ static void test_readable_buffer_on_receiveq(void **state)
 	post_chain(f, RXQ, 1, &a, &l, &w);
 	assert_int_equal(input(f, "secret"), 6);
 	virtio_pci__process(f->vp, RXQ);
-	assert_true(status(f) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(vdrv__status(f->vp) & VIRTIO_STATUS_NEEDS_RESET);
 	assert_int_equal(used_idx(f, RXQ), 0);
 	assert_int_equal(atomic_load(&f->vp->errors), 1);
 	/* the device stays quiet until reset; the input is kept */
 	virtio_pci__process(f->vp, TXQ);
 	assert_int_equal(virtio_console__pending(f->con), 6);
 	/* after a reset and a proper buffer, the input arrives */
-	wr(f, VIRTIO_COMMON_STATUS, 0, 1);
-	assert_int_equal(status(f), 0);
+	vdrv__wr(f->vp, VIRTIO_COMMON_STATUS, 0, 1);
+	assert_int_equal(vdrv__status(f->vp), 0);
 	memset(f->ram + 0x1000, 0, 0x6000); /* fresh rings */
-	f->next_desc[RXQ] = f->next_desc[TXQ] = 0;
+	f->ring[RXQ].next_desc = f->ring[TXQ].next_desc = 0;
 	driver_ok(f);
 	post_rx(f, BUF, 16);
 	virtio_pci__process(f->vp, RXQ);
@@ -385,7 +328,7 @@ static void test_writable_buffer_on_transmitq(void **state)
 	memcpy(at(f, BUF), "leak?", 5);
 	post_chain(f, TXQ, 2, a, l, w);
 	virtio_pci__process(f->vp, TXQ);
-	assert_true(status(f) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(vdrv__status(f->vp) & VIRTIO_STATUS_NEEDS_RESET);
 	assert_int_equal(f->out_len, 0);
 	assert_int_equal(used_idx(f, TXQ), 0);
 	assert_int_equal(atomic_load(&f->vp->errors), 1);
@@ -413,7 +356,7 @@ static void test_broken_chain_on_transmitq(void **state)
 	virtio_pci__process(f->vp, TXQ);
 	f->out[f->out_len] = 0;
 	assert_string_equal(f->out, "ok\n");
-	assert_true(status(f) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(vdrv__status(f->vp) & VIRTIO_STATUS_NEEDS_RESET);
 	assert_int_equal(used_idx(f, TXQ), 1);
 	/* an avail index far ahead: the queue is already broken, no walk */
 	avail = at(f, AVAIL(TXQ));
@@ -464,10 +407,10 @@ static void rx_cycle(struct fx *f, struct rx_state *r)
 		r->len += e.len;
 	}
 	while ((uint16_t)(r->posted - r->seen) < QSIZE) {
-		post_rx(f, BUF + 16ULL * f->next_desc[RXQ], 16);
+		post_rx(f, BUF + 16ULL * f->ring[RXQ].next_desc, 16);
 		r->posted++;
 	}
-	wr(f, VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * RXQ, RXQ, 2);
+	vdrv__wr(f->vp, VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * RXQ, RXQ, 2);
 }
 
 /* The I/O thread for real: guest kicks through the notify region, host
@@ -487,7 +430,7 @@ static void test_io_thread_both_ways(void **state)
 		snprintf(line, sizeof(line), "round %u\n", round);
 		strcat(want_out, line);
 		post_tx(f, BUF + 0x4000 + 0x40 * (round % 2), line);
-		wr(f, VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * TXQ, TXQ, 2);
+		vdrv__wr(f->vp, VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * TXQ, TXQ, 2);
 		for (unsigned int i = 0; i < 100; i += 5, sent += 5) {
 			for (unsigned int k = 0; k < 5; k++)
 				want_in[sent + k] = (char)('A' + (sent + k) % 26);

@@ -21,6 +21,7 @@
 #include "devices/pci/msix.h"
 #include "devices/virtio/rng.h"
 #include "devices/virtio/virtio_pci.h"
+#include "tests/support/virtio_driver.h"
 
 #define RAM_GPA 0x100000ULL
 #define RAM_SIZE 0x40000ULL
@@ -30,32 +31,20 @@
 #define USED (RAM_GPA + 0x3000)
 #define BUF (RAM_GPA + 0x10000)
 
-/* ---- a router that accepts everything ------------------------------------- */
-
-static int r_add(void *o, const struct mv_msi_msg *m, unsigned int *gsi)
-{
-	static unsigned int next = LAYOUT_MSI_GSI_BASE;
-
-	*gsi = next++;
-	return 0;
-}
-static int r_update(void *o, unsigned int gsi, const struct mv_msi_msg *m) { return 0; }
-static void r_del(void *o, unsigned int gsi) {}
-static int r_bind(void *o, unsigned int gsi, int fd) { return 0; }
-static int r_unbind(void *o, unsigned int gsi, int fd) { return 0; }
-static const struct mv_msi_router_ops router_ops = { r_add, r_update, r_del, r_bind, r_unbind };
-
 struct fx {
 	uint8_t *ram;
 	struct mv_guestmem mem;
 	struct mv_virtio_rng *rng;
 	struct mv_virtio_pci *vp;
+	struct vdrv_ring ring;
 };
+
+static unsigned int next_gsi = LAYOUT_MSI_GSI_BASE; /* distinct GSIs, across tests */
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct mv_virtio_env env = { .vm_fd = -1, .router = { &router_ops, NULL }, .no_thread = true };
+	struct mv_virtio_env env = { .vm_fd = -1, .router = { &vdrv__router_ops, &next_gsi }, .no_thread = true };
 	struct mv_err err;
 
 	f->ram = calloc(1, RAM_SIZE);
@@ -63,6 +52,8 @@ static int setup(void **state)
 	env.mem = &f->mem;
 	assert_int_equal(virtio_rng__create(&env, "rng0", &f->rng, &err), 0);
 	f->vp = virtio_rng__pci(f->rng);
+	f->ring = (struct vdrv_ring){ .ram = f->ram, .ram_gpa = RAM_GPA, .desc = DESC, .avail = AVAIL, .used = USED,
+				      .size = QSIZE };
 	*state = f;
 	return 0;
 }
@@ -77,54 +68,16 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t rd(struct fx *f, uint64_t off, uint32_t len)
-{
-	uint64_t v = 0;
-
-	virtio_pci__bar_access(f->vp, off, &v, len, false);
-	return v;
-}
-
-static void wr(struct fx *f, uint64_t off, uint64_t v, uint32_t len)
-{
-	virtio_pci__bar_access(f->vp, off, &v, len, true);
-}
-
-static uint8_t status(struct fx *f)
-{
-	return (uint8_t)rd(f, VIRTIO_COMMON_STATUS, 1);
-}
-
-/* ACKNOWLEDGE, DRIVER, features, FEATURES_OK: what the driver reads back. */
-static uint8_t negotiate(struct fx *f, uint64_t features)
-{
-	wr(f, VIRTIO_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE, 1);
-	wr(f, VIRTIO_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
-	wr(f, VIRTIO_COMMON_GFSELECT, 0, 4);
-	wr(f, VIRTIO_COMMON_GF, (uint32_t)features, 4);
-	wr(f, VIRTIO_COMMON_GFSELECT, 1, 4);
-	wr(f, VIRTIO_COMMON_GF, features >> 32, 4);
-	wr(f, VIRTIO_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK, 1);
-	return status(f);
-}
-
 static void setup_queue(struct fx *f, uint64_t desc, uint64_t avail, uint64_t used)
 {
-	wr(f, VIRTIO_COMMON_Q_SELECT, 0, 2);
-	wr(f, VIRTIO_COMMON_Q_SIZE, QSIZE, 2);
-	wr(f, VIRTIO_COMMON_Q_DESCLO, desc, 8);
-	wr(f, VIRTIO_COMMON_Q_AVAILLO, (uint32_t)avail, 4);
-	wr(f, VIRTIO_COMMON_Q_AVAILHI, avail >> 32, 4);
-	wr(f, VIRTIO_COMMON_Q_USEDLO, (uint32_t)used, 4);
-	wr(f, VIRTIO_COMMON_Q_USEDHI, used >> 32, 4);
-	wr(f, VIRTIO_COMMON_Q_ENABLE, 1, 2);
+	vdrv__setup_queue(f->vp, 0, QSIZE, desc, avail, used);
 }
 
 static void driver_ok(struct fx *f)
 {
-	assert_true(negotiate(f, 1ULL << VIRTIO_F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
+	assert_true(vdrv__negotiate(f->vp, 1ULL << VIRTIO_F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
 	setup_queue(f, DESC, AVAIL, USED);
-	wr(f, VIRTIO_COMMON_STATUS, status(f) | VIRTIO_STATUS_DRIVER_OK, 1);
+	vdrv__driver_ok(f->vp);
 }
 
 static void *at(struct fx *f, uint64_t gpa)
@@ -132,14 +85,11 @@ static void *at(struct fx *f, uint64_t gpa)
 	return f->ram + (gpa - RAM_GPA);
 }
 
+/* One descriptor as given at index head, made available. */
 static void post(struct fx *f, uint16_t head, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
-	struct virtq_desc d = { addr, len, flags, next };
-	uint16_t *avail = at(f, AVAIL);
-
-	memcpy(at(f, DESC + 16ULL * head), &d, sizeof(d));
-	avail[2 + avail[1] % QSIZE] = head;
-	avail[1]++;
+	vdrv__put_desc(&f->ring, head, addr, len, flags, next);
+	vdrv__publish(&f->ring, head);
 }
 
 static uint64_t efd_count(int fd)
@@ -197,40 +147,40 @@ static void test_ids_and_capabilities(void **state)
 	assert_int_equal(pci__cfg_read(d, cap + 4u, 4), VIRTIO_PCI_MSIX_TABLE_OFF | VIRTIO_PCI_BAR);
 	assert_int_equal(pci__cfg_read(d, cap + 8u, 4), VIRTIO_PCI_MSIX_PBA_OFF | VIRTIO_PCI_BAR);
 	/* common config: one queue of QSIZE max, no vectors yet */
-	assert_int_equal(rd(f, VIRTIO_COMMON_NUMQ, 2), 1);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_SIZE, 2), 256);
-	assert_int_equal(rd(f, VIRTIO_COMMON_MSIX, 2), VIRTIO_NO_VECTOR);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_NOFF, 2), 0);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_NUMQ, 2), 1);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_SIZE, 2), 256);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_MSIX, 2), VIRTIO_NO_VECTOR);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_NOFF, 2), 0);
 	/* past the structure and unknown regions read as ones */
-	assert_int_equal(rd(f, VIRTIO_PCI_COMMON_SIZE, 4), 0xFFFFFFFF);
-	assert_int_equal(rd(f, 0x7000, 4), 0xFFFFFFFF);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_COMMON_SIZE, 4), 0xFFFFFFFF);
+	assert_int_equal(vdrv__rd(f->vp, 0x7000, 4), 0xFFFFFFFF);
 }
 
 static void test_device_features(void **state)
 {
 	struct fx *f = *state;
 
-	wr(f, VIRTIO_COMMON_DFSELECT, 0, 4);
-	assert_int_equal(rd(f, VIRTIO_COMMON_DF, 4),
+	vdrv__wr(f->vp, VIRTIO_COMMON_DFSELECT, 0, 4);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_DF, 4),
 			 (1u << VIRTIO_RING_F_INDIRECT_DESC) | (1u << VIRTIO_RING_F_EVENT_IDX));
-	wr(f, VIRTIO_COMMON_DFSELECT, 1, 4);
-	assert_int_equal(rd(f, VIRTIO_COMMON_DF, 4), 1u << (VIRTIO_F_VERSION_1 - 32));
-	wr(f, VIRTIO_COMMON_DFSELECT, 7, 4);
-	assert_int_equal(rd(f, VIRTIO_COMMON_DF, 4), 0);
+	vdrv__wr(f->vp, VIRTIO_COMMON_DFSELECT, 1, 4);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_DF, 4), 1u << (VIRTIO_F_VERSION_1 - 32));
+	vdrv__wr(f->vp, VIRTIO_COMMON_DFSELECT, 7, 4);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_DF, 4), 0);
 }
 
 static void test_driver_without_version_1_is_refused(void **state)
 {
 	struct fx *f = *state;
 
-	assert_false(negotiate(f, 1ULL << VIRTIO_RING_F_EVENT_IDX) & VIRTIO_STATUS_FEATURES_OK);
+	assert_false(vdrv__negotiate(f->vp, 1ULL << VIRTIO_RING_F_EVENT_IDX) & VIRTIO_STATUS_FEATURES_OK);
 }
 
 static void test_driver_with_unknown_features_is_refused(void **state)
 {
 	struct fx *f = *state;
 
-	assert_false(negotiate(f, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << 40)) & VIRTIO_STATUS_FEATURES_OK);
+	assert_false(vdrv__negotiate(f->vp, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << 40)) & VIRTIO_STATUS_FEATURES_OK);
 }
 
 static void test_features_ok_locks_features(void **state)
@@ -238,54 +188,54 @@ static void test_features_ok_locks_features(void **state)
 	struct fx *f = *state;
 	uint64_t feat = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX);
 
-	assert_true(negotiate(f, feat) & VIRTIO_STATUS_FEATURES_OK);
-	wr(f, VIRTIO_COMMON_GFSELECT, 0, 4);
-	wr(f, VIRTIO_COMMON_GF, 0, 4); /* too late */
-	assert_int_equal(rd(f, VIRTIO_COMMON_GF, 4), 1u << VIRTIO_RING_F_EVENT_IDX);
+	assert_true(vdrv__negotiate(f->vp, feat) & VIRTIO_STATUS_FEATURES_OK);
+	vdrv__wr(f->vp, VIRTIO_COMMON_GFSELECT, 0, 4);
+	vdrv__wr(f->vp, VIRTIO_COMMON_GF, 0, 4); /* too late */
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_GF, 4), 1u << VIRTIO_RING_F_EVENT_IDX);
 }
 
 static void test_queue_enable(void **state)
 {
 	struct fx *f = *state;
 
-	assert_true(negotiate(f, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX)) &
+	assert_true(vdrv__negotiate(f->vp, (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_EVENT_IDX)) &
 		    VIRTIO_STATUS_FEATURES_OK);
 	setup_queue(f, DESC, AVAIL, USED);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_ENABLE, 2), 1);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_SIZE, 2), QSIZE);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_DESCLO, 8), DESC);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_AVAILHI, 4), 0);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_USEDLO, 4), (uint32_t)USED);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_ENABLE, 2), 1);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_SIZE, 2), QSIZE);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_DESCLO, 8), DESC);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_AVAILHI, 4), 0);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_USEDLO, 4), (uint32_t)USED);
 	assert_true(f->vp->q[0].vq.event_idx);
 	/* fixed while enabled */
-	wr(f, VIRTIO_COMMON_Q_SIZE, 4, 2);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_SIZE, 2), QSIZE);
+	vdrv__wr(f->vp, VIRTIO_COMMON_Q_SIZE, 4, 2);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_SIZE, 2), QSIZE);
 	/* vectors past the table read back as NO_VECTOR */
-	wr(f, VIRTIO_COMMON_Q_MSIX, 1, 2);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_MSIX, 2), 1);
-	wr(f, VIRTIO_COMMON_Q_MSIX, 2, 2);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_MSIX, 2), VIRTIO_NO_VECTOR);
+	vdrv__wr(f->vp, VIRTIO_COMMON_Q_MSIX, 1, 2);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_MSIX, 2), 1);
+	vdrv__wr(f->vp, VIRTIO_COMMON_Q_MSIX, 2, 2);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_MSIX, 2), VIRTIO_NO_VECTOR);
 	/* a queue that does not exist reads 0 and ignores writes */
-	wr(f, VIRTIO_COMMON_Q_SELECT, 5, 2);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_SIZE, 2), 0);
-	wr(f, VIRTIO_COMMON_Q_ENABLE, 1, 2);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_ENABLE, 2), 0);
-	assert_false(status(f) & VIRTIO_STATUS_NEEDS_RESET);
+	vdrv__wr(f->vp, VIRTIO_COMMON_Q_SELECT, 5, 2);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_SIZE, 2), 0);
+	vdrv__wr(f->vp, VIRTIO_COMMON_Q_ENABLE, 1, 2);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_ENABLE, 2), 0);
+	assert_false(vdrv__status(f->vp) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
 static void test_queue_outside_memory_needs_reset(void **state)
 {
 	struct fx *f = *state;
 
-	assert_true(negotiate(f, 1ULL << VIRTIO_F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
+	assert_true(vdrv__negotiate(f->vp, 1ULL << VIRTIO_F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
 	setup_queue(f, DESC, AVAIL, RAM_GPA + RAM_SIZE);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_ENABLE, 2), 0);
-	assert_true(status(f) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_ENABLE, 2), 0);
+	assert_true(vdrv__status(f->vp) & VIRTIO_STATUS_NEEDS_RESET);
 	/* a driver write does not clear it; reset does */
-	wr(f, VIRTIO_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE, 1);
-	assert_true(status(f) & VIRTIO_STATUS_NEEDS_RESET);
-	wr(f, VIRTIO_COMMON_STATUS, 0, 1);
-	assert_int_equal(status(f), 0);
+	vdrv__wr(f->vp, VIRTIO_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE, 1);
+	assert_true(vdrv__status(f->vp) & VIRTIO_STATUS_NEEDS_RESET);
+	vdrv__wr(f->vp, VIRTIO_COMMON_STATUS, 0, 1);
+	assert_int_equal(vdrv__status(f->vp), 0);
 }
 
 static void test_reset(void **state)
@@ -293,20 +243,20 @@ static void test_reset(void **state)
 	struct fx *f = *state;
 
 	driver_ok(f);
-	wr(f, VIRTIO_COMMON_MSIX, 0, 2);
-	wr(f, VIRTIO_COMMON_Q_MSIX, 1, 2);
-	wr(f, VIRTIO_COMMON_STATUS, 0, 1);
-	assert_int_equal(status(f), 0);
-	assert_int_equal(rd(f, VIRTIO_COMMON_MSIX, 2), VIRTIO_NO_VECTOR);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_ENABLE, 2), 0);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_MSIX, 2), VIRTIO_NO_VECTOR);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_SIZE, 2), 256);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_DESCLO, 8), 0);
-	wr(f, VIRTIO_COMMON_GFSELECT, 1, 4);
-	assert_int_equal(rd(f, VIRTIO_COMMON_GF, 4), 0);
+	vdrv__wr(f->vp, VIRTIO_COMMON_MSIX, 0, 2);
+	vdrv__wr(f->vp, VIRTIO_COMMON_Q_MSIX, 1, 2);
+	vdrv__wr(f->vp, VIRTIO_COMMON_STATUS, 0, 1);
+	assert_int_equal(vdrv__status(f->vp), 0);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_MSIX, 2), VIRTIO_NO_VECTOR);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_ENABLE, 2), 0);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_MSIX, 2), VIRTIO_NO_VECTOR);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_SIZE, 2), 256);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_DESCLO, 8), 0);
+	vdrv__wr(f->vp, VIRTIO_COMMON_GFSELECT, 1, 4);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_GF, 4), 0);
 	/* and it works again from scratch */
 	driver_ok(f);
-	assert_int_equal(rd(f, VIRTIO_COMMON_Q_ENABLE, 2), 1);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_COMMON_Q_ENABLE, 2), 1);
 }
 
 static void test_notify_fills_buffer_and_raises_intx(void **state)
@@ -318,9 +268,9 @@ static void test_notify_fills_buffer_and_raises_intx(void **state)
 
 	driver_ok(f);
 	post(f, 0, BUF, 64, VIRTQ_DESC_F_WRITE, 0);
-	wr(f, VIRTIO_PCI_NOTIFY_OFF, 0, 2); /* kick queue 0 */
+	vdrv__wr(f->vp, VIRTIO_PCI_NOTIFY_OFF, 0, 2); /* kick queue 0 */
 	assert_int_equal(efd_count(f->vp->q[0].efd), 1);
-	wr(f, VIRTIO_PCI_NOTIFY_OFF + 4 * 9, 0, 2); /* no such queue: ignored */
+	vdrv__wr(f->vp, VIRTIO_PCI_NOTIFY_OFF + 4 * 9, 0, 2); /* no such queue: ignored */
 	virtio_pci__process(f->vp, 0);
 	assert_int_equal(used[1], 1);
 	assert_int_equal(e->id, 0);
@@ -328,8 +278,8 @@ static void test_notify_fills_buffer_and_raises_intx(void **state)
 	assert_memory_not_equal(at(f, BUF), zero, 64);
 	/* MSI-X is off: INTx + ISR bit 0, cleared by reading */
 	assert_true(pci__cfg_read(&f->vp->pci, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
-	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 1);
-	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 0);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_ISR_OFF, 1), 1);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_ISR_OFF, 1), 0);
 	assert_false(pci__cfg_read(&f->vp->pci, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
 	assert_int_equal(atomic_load(&f->vp->requests), 1);
 	assert_int_equal(atomic_load(&f->vp->bytes), 64);
@@ -341,7 +291,7 @@ static void test_no_work_before_driver_ok(void **state)
 	struct fx *f = *state;
 	uint16_t *used = at(f, USED);
 
-	assert_true(negotiate(f, 1ULL << VIRTIO_F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
+	assert_true(vdrv__negotiate(f->vp, 1ULL << VIRTIO_F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
 	setup_queue(f, DESC, AVAIL, USED);
 	post(f, 0, BUF, 64, VIRTQ_DESC_F_WRITE, 0);
 	virtio_pci__process(f->vp, 0);
@@ -357,14 +307,14 @@ static void test_msix_queue_vector(void **state)
 
 	driver_ok(f);
 	pci__cfg_write(d, cap + 2u, 2, MSIX_CTRL_ENABLE);
-	wr(f, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 12, ctrl, 4); /* unmask vector 1 */
-	wr(f, VIRTIO_COMMON_MSIX, 0, 2);
-	wr(f, VIRTIO_COMMON_Q_MSIX, 1, 2);
+	vdrv__wr(f->vp, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 12, ctrl, 4); /* unmask vector 1 */
+	vdrv__wr(f->vp, VIRTIO_COMMON_MSIX, 0, 2);
+	vdrv__wr(f->vp, VIRTIO_COMMON_Q_MSIX, 1, 2);
 	post(f, 0, BUF, 16, VIRTQ_DESC_F_WRITE, 0);
 	virtio_pci__process(f->vp, 0);
 	assert_int_equal(efd_count(msix__eventfd(f->vp->msix, 1)), 1);
 	assert_int_equal(efd_count(msix__eventfd(f->vp->msix, 0)), 0);
-	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 0); /* no INTx with MSI-X */
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_ISR_OFF, 1), 0); /* no INTx with MSI-X */
 }
 
 static void test_malformed_chain_needs_reset(void **state)
@@ -375,16 +325,16 @@ static void test_malformed_chain_needs_reset(void **state)
 	driver_ok(f);
 	post(f, 0, BUF, 16, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0); /* loops onto itself */
 	virtio_pci__process(f->vp, 0);
-	assert_true(status(f) & VIRTIO_STATUS_NEEDS_RESET);
+	assert_true(vdrv__status(f->vp) & VIRTIO_STATUS_NEEDS_RESET);
 	assert_int_equal(used[1], 0);
 	assert_int_equal(atomic_load(&f->vp->errors), 1);
 	/* config interrupt through INTx: ISR bit 1 */
-	assert_int_equal(rd(f, VIRTIO_PCI_ISR_OFF, 1), 2);
+	assert_int_equal(vdrv__rd(f->vp, VIRTIO_PCI_ISR_OFF, 1), 2);
 	/* further kicks do nothing until reset */
 	post(f, 1, BUF, 16, VIRTQ_DESC_F_WRITE, 0);
 	virtio_pci__process(f->vp, 0);
 	assert_int_equal(used[1], 0);
-	wr(f, VIRTIO_COMMON_STATUS, 0, 1);
+	vdrv__wr(f->vp, VIRTIO_COMMON_STATUS, 0, 1);
 	memset(at(f, AVAIL), 0, 64);
 	driver_ok(f);
 	post(f, 1, BUF, 16, VIRTQ_DESC_F_WRITE, 0);
@@ -408,7 +358,7 @@ static void test_pci_cfg_access_window(void **state)
 
 	assert_int_not_equal(c, 0);
 	/* read device_feature word 1 through the window */
-	wr(f, VIRTIO_COMMON_DFSELECT, 1, 4);
+	vdrv__wr(f->vp, VIRTIO_COMMON_DFSELECT, 1, 4);
 	pci__cfg_write(d, c + 4u, 1, VIRTIO_PCI_BAR);
 	pci__cfg_write(d, c + 8u, 4, VIRTIO_COMMON_DF);
 	pci__cfg_write(d, c + 12u, 4, 4);
@@ -417,12 +367,12 @@ static void test_pci_cfg_access_window(void **state)
 	pci__cfg_write(d, c + 8u, 4, VIRTIO_COMMON_STATUS);
 	pci__cfg_write(d, c + 12u, 4, 1);
 	pci__cfg_write(d, c + 16u, 4, VIRTIO_STATUS_ACKNOWLEDGE);
-	assert_int_equal(status(f), VIRTIO_STATUS_ACKNOWLEDGE);
+	assert_int_equal(vdrv__status(f->vp), VIRTIO_STATUS_ACKNOWLEDGE);
 	/* bad length, misaligned offset or another BAR: the window is plain
 	 * config space (reads back what was last written to it) */
 	pci__cfg_write(d, c + 4u, 1, 2);
 	pci__cfg_write(d, c + 16u, 4, 0xdeadbeef);
-	assert_int_equal(status(f), VIRTIO_STATUS_ACKNOWLEDGE);
+	assert_int_equal(vdrv__status(f->vp), VIRTIO_STATUS_ACKNOWLEDGE);
 	assert_int_equal(pci__cfg_read(d, c + 16u, 4), 0xdeadbeef);
 	pci__cfg_write(d, c + 4u, 1, VIRTIO_PCI_BAR);
 	pci__cfg_write(d, c + 8u, 4, VIRTIO_COMMON_DF);
