@@ -19,6 +19,8 @@ PACKAGES=(
 	apt dpkg busybox-static cpio kmod gzip xz-utils zstd util-linux coreutils
 	# integration tests, nested runner, reference peers
 	qemu-system-x86 qemu-utils e2fsprogs iproute2 procps
+	# benchmarks (scripts/bench-blk: fio on the host, copied into the guest)
+	fio
 	# by hand
 	tmux curl socat
 )
