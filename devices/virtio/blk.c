@@ -249,10 +249,7 @@ static void blk_notify(struct mv_virtio_pci *vp, unsigned int qi)
 		virtio_pci__count(vp, bytes > HDR_SIZE + 1 ? bytes - HDR_SIZE - 1 : 0, status != VIRTIO_BLK_S_OK);
 		pushed++;
 	}
-	if (pushed)
-		virtio_pci__queue_interrupt(vp, qi);
-	if (ret == -EBADMSG)
-		virtio_pci__needs_reset(vp, q->why);
+	virtio_pci__queue_done(vp, qi, pushed, ret);
 }
 
 static void put(uint8_t *img, uint32_t off, uint64_t v, unsigned int len)

@@ -24,15 +24,13 @@ struct mv_virtio_console {
 };
 
 /* After a pass over a queue: interrupt if buffers were returned, and
- * DEVICE_NEEDS_RESET if the guest broke the queue (bad, or the ring). */
+ * DEVICE_NEEDS_RESET if the guest broke the queue (bad: a buffer of the
+ * wrong direction; else what virtq__pop found). */
 static void finish(struct mv_virtio_pci *vp, unsigned int qi, unsigned int pushed, int ret, const char *bad)
 {
-	if (pushed)
-		virtio_pci__queue_interrupt(vp, qi);
+	virtio_pci__queue_done(vp, qi, pushed, bad ? 0 : ret);
 	if (bad)
 		virtio_pci__needs_reset(vp, bad);
-	else if (ret == -EBADMSG)
-		virtio_pci__needs_reset(vp, virtio_pci__vq(vp, qi)->why);
 }
 
 /* Takes n bytes off the front of the input buffer (rx_lock held). */

@@ -58,10 +58,7 @@ static void rng_notify(struct mv_virtio_pci *vp, unsigned int qi)
 		virtio_pci__count(vp, len, short_fill);
 		pushed++;
 	}
-	if (pushed)
-		virtio_pci__queue_interrupt(vp, qi);
-	if (ret == -EBADMSG)
-		virtio_pci__needs_reset(vp, q->why);
+	virtio_pci__queue_done(vp, qi, pushed, ret);
 }
 
 static const struct mv_virtio_ops rng_ops = { .queue_notify = rng_notify };

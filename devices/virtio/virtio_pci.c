@@ -48,6 +48,14 @@ void virtio_pci__queue_interrupt(struct mv_virtio_pci *vp, unsigned int q)
 		raise_irq(vp, vp->q[q].msix_vector, ISR_QUEUE);
 }
 
+void virtio_pci__queue_done(struct mv_virtio_pci *vp, unsigned int q, unsigned int pushed, int ret)
+{
+	if (pushed)
+		virtio_pci__queue_interrupt(vp, q);
+	if (ret == -EBADMSG && q < vp->p.nqueues)
+		virtio_pci__needs_reset(vp, vp->q[q].vq.why);
+}
+
 void virtio_pci__config_changed(struct mv_virtio_pci *vp)
 {
 	vp->config_generation++;

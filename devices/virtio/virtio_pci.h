@@ -187,6 +187,10 @@ void virtio_pci__destroy(struct mv_virtio_pci *vp);
  * queue q if the driver wants one (EVENT_IDX / NO_INTERRUPT). */
 struct mv_virtq *virtio_pci__vq(struct mv_virtio_pci *vp, unsigned int q);
 void virtio_pci__queue_interrupt(struct mv_virtio_pci *vp, unsigned int q);
+/* Device lock held, at the end of a device's pass over queue q: an
+ * interrupt if `pushed` chains went back to the driver, then
+ * DEVICE_NEEDS_RESET if virtq__pop ended the pass with -EBADMSG (`ret`). */
+void virtio_pci__queue_done(struct mv_virtio_pci *vp, unsigned int q, unsigned int pushed, int ret);
 /* Device lock held: the driver broke a queue: DEVICE_NEEDS_RESET and a
  * config interrupt (logged once per reset). */
 void virtio_pci__needs_reset(struct mv_virtio_pci *vp, const char *why);
