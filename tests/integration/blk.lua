@@ -6,13 +6,10 @@
 -- the guest prints "blk-report" goes to stderr (host-dev: lines) at the end.
 local mv = require "moonvisor"
 
-local root, data, command = arg[1], arg[2], nil
-for i = 1, #arg do
-  if arg[i] == "--" then command = table.concat(arg, " ", i + 1) break end
-end
+local tg = dofile((arg[0]:match("^(.*/)") or "./") .. "testguest.lua")
+local root, data = arg[1], arg[2]
+local command = tg.command(arg)
 assert(root and data and command, "usage: blk.lua ROOT DATA|- -- COMMAND...")
-local cache = os.getenv("MV_CACHE_DIR") or ((os.getenv("HOME") or "/root") .. "/.cache/moonvisor")
-local guest = os.getenv("MV_GUEST_DIR") or (cache .. "/guest")
 
 local disks = { { id = "root", path = root, serial = "root0", direct = os.getenv("MV_BLK_DIRECT") == "1" } }
 if data ~= "-" then disks[2] = { id = "data", path = data, readonly = true } end
@@ -23,9 +20,8 @@ if data ~= "-" then disks[2] = { id = "data", path = data, readonly = true } end
 local runs = tonumber(os.getenv("MV_BLK_RUNS") or "1")
 local vm = mv.vm {
   name = "blktest", cpus = 1, memory = "256M", disks = disks,
-  kernel = guest .. "/vmlinuz", initrd = guest .. "/initrd.img",
-  cmdline = "console=ttyS0 quiet panic=-1 no_timer_check " .. (runs > 1 and "mv.exit=reboot reboot=t " or "") ..
-            "-- " .. command,
+  kernel = tg.kernel, initrd = tg.initrd,
+  cmdline = tg.cmdline(runs > 1 and "mv.exit=reboot reboot=t" or nil, command),
 }
 
 -- counters as of the guest's "blk-report" (the devices go with the

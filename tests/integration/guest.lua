@@ -6,19 +6,14 @@
 -- the bzImage decompresses itself).
 local mv = require "moonvisor"
 
-local opts, command = {}, nil
-for i = 1, #arg do
-  if arg[i] == "--" then
-    command = table.concat(arg, " ", i + 1)
-    break
-  end
-  local k, v = arg[i]:match("^(%w+)=(.*)$")
-  assert(k, "bad argument " .. arg[i] .. " (want key=value)")
+local tg = dofile((arg[0]:match("^(.*/)") or "./") .. "testguest.lua")
+local command, words = tg.command(arg)
+local opts = {}
+for _, word in ipairs(words) do
+  local k, v = word:match("^(%w+)=(.*)$")
+  assert(k, "bad argument " .. word .. " (want key=value)")
   opts[k] = v
 end
-
-local cache = os.getenv("MV_CACHE_DIR") or ((os.getenv("HOME") or "/root") .. "/.cache/moonvisor")
-local guest = os.getenv("MV_GUEST_DIR") or (cache .. "/guest")
 local serial = opts.serial or "stdio"
 if serial ~= "stdio" and serial ~= "null" then serial = { file = serial } end
 
@@ -26,10 +21,10 @@ local vm = mv.vm {
   name = "itest",
   cpus = tonumber(opts.cpus or "1"),
   memory = opts.memory or "256M",
-  kernel = guest .. "/vmlinuz",
-  initrd = guest .. "/initrd.img",
+  kernel = tg.kernel,
+  initrd = tg.initrd,
   kernel_unpack = opts.unpack ~= "false",
-  cmdline = "console=ttyS0 quiet panic=-1 no_timer_check " .. (opts.cmdline or "") .. (command and (" -- " .. command) or ""),
+  cmdline = tg.cmdline(opts.cmdline, command),
   serial = serial,
 }
 

@@ -9,18 +9,13 @@
 local mv = require "moonvisor"
 
 local hvc_log = assert(arg[1], "usage: hvc.lua HVC_LOG -- COMMAND...")
-local command
-for i = 1, #arg do
-  if arg[i] == "--" then command = table.concat(arg, " ", i + 1) break end
-end
-local cache = os.getenv("MV_CACHE_DIR") or ((os.getenv("HOME") or "/root") .. "/.cache/moonvisor")
-local guest = os.getenv("MV_GUEST_DIR") or (cache .. "/guest")
+local tg = dofile((arg[0]:match("^(.*/)") or "./") .. "testguest.lua")
+local command = tg.command(arg)
 
 local vm = mv.vm {
   name = "hvctest", cpus = 1, memory = "256M",
   console = { type = "virtio", file = hvc_log },
-  kernel = guest .. "/vmlinuz", initrd = guest .. "/initrd.img",
-  cmdline = "console=ttyS0 quiet panic=-1 no_timer_check mv.exit=reboot reboot=t -- " .. command,
+  kernel = tg.kernel, initrd = tg.initrd, cmdline = tg.cmdline("mv.exit=reboot reboot=t", command),
 }
 
 local function say(fmt, ...) io.stderr:write("\n" .. string.format(fmt, ...) .. "\n") end

@@ -13,6 +13,7 @@
 #   qemu_boot_guest SECS LOG GUEST_CMD [QEMU ARGS...]
 #                               boot the default guest with QEMU microvm/KVM
 #   expect_line LOG ERE [WHAT]  some line of LOG (CRs removed) matches ERE
+#   expect_no_line LOG ERE...   no line of LOG matches any ERE (case-insensitive)
 #   expect_status WHAT WANT GOT
 #   add_failure MSG             record a failed expectation of your own
 #   finish LOG                  exit 1 (printing failures and LOG) if an
@@ -93,6 +94,19 @@ expect_line() {
 
 add_failure() {
 	_mv_failures+=("$*")
+}
+
+# expect_no_line LOG ERE...: no line of LOG matches any ERE (case-insensitive);
+# each one that does is a failure quoting up to three of its lines.
+expect_no_line() {
+	local log=$1 ere lines
+	shift
+	for ere in "$@"; do
+		if log_has "$log" "$ere" -i; then
+			lines=$(tr -d '\r' <"$log" | grep -iE -- "$ere" | head -n3) || true
+			_mv_failures+=("complaint /$ere/: $lines")
+		fi
+	done
 }
 
 expect_status() {

@@ -5,17 +5,12 @@
 --   moonvisor tests/integration/rng.lua -- COMMAND...
 local mv = require "moonvisor"
 
-local command
-for i = 1, #arg do
-  if arg[i] == "--" then command = table.concat(arg, " ", i + 1) break end
-end
-local cache = os.getenv("MV_CACHE_DIR") or ((os.getenv("HOME") or "/root") .. "/.cache/moonvisor")
-local guest = os.getenv("MV_GUEST_DIR") or (cache .. "/guest")
+local tg = dofile((arg[0]:match("^(.*/)") or "./") .. "testguest.lua")
+local command = tg.command(arg)
 
 local vm = mv.vm {
   name = "rngtest", cpus = 1, memory = "256M", rng = true,
-  kernel = guest .. "/vmlinuz", initrd = guest .. "/initrd.img",
-  cmdline = "console=ttyS0 quiet panic=-1 no_timer_check mv.exit=reboot reboot=t -- " .. command,
+  kernel = tg.kernel, initrd = tg.initrd, cmdline = tg.cmdline("mv.exit=reboot reboot=t", command),
 }
 
 local function report(run)
