@@ -1,6 +1,7 @@
 #include "core/guestmem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -65,6 +66,7 @@ static int map_region(struct mv_memregion *r, const struct mv_memopts *opts, str
 		madvise(p, r->size, MADV_HUGEPAGE);
 	r->hva = p;
 	r->owned = true;
+	r->hugepages = opts->hugepages;
 	return 0;
 }
 
@@ -99,6 +101,71 @@ void guestmem__unmap(struct mv_guestmem *m)
 		r->fd = -1;
 		r->owned = false;
 	}
+}
+
+int guestmem__map_hotplug(struct mv_guestmem *m, uint64_t gpa, uint64_t size, const struct mv_memopts *opts,
+			  struct mv_err *err)
+{
+	static const struct mv_memopts none;
+	struct mv_memregion *r;
+	int ret;
+
+	if (m->nregions >= MV_MAX_MEM_REGIONS)
+		return err__set(err, -ENOSPC, "no room for the hotplug memory region");
+	if (size == 0 || gpa + size < gpa || gpa < guestmem__end(m))
+		return err__set(err, -EINVAL, "hotplug memory region 0x%llx+0x%llx overlaps RAM or wraps",
+				(unsigned long long)gpa, (unsigned long long)size);
+	r = &m->regions[m->nregions];
+	*r = (struct mv_memregion){ .gpa = gpa, .size = size, .fd = -1, .hotplug = true };
+	ret = map_region(r, opts ? opts : &none, err);
+	if (ret < 0) {
+		err__prefix(err, "hotplug memory");
+		return ret;
+	}
+	m->nregions++;
+	return 0;
+}
+
+static const struct mv_memregion *region_of_hva(const struct mv_guestmem *m, const uint8_t *p, uint64_t len)
+{
+	for (unsigned int i = 0; i < m->nregions; i++) {
+		const struct mv_memregion *r = &m->regions[i];
+
+		if (r->hva && p >= r->hva && (uint64_t)(p - r->hva) < r->size && len <= r->size - (uint64_t)(p - r->hva))
+			return r;
+	}
+	return NULL;
+}
+
+int guestmem__discard_hva(const struct mv_guestmem *m, void *hva, uint64_t len)
+{
+	const struct mv_memregion *r = region_of_hva(m, hva, len);
+	uint64_t page = 4096, off;
+
+	if (!r)
+		return -EFAULT;
+	if (r->hugepages)
+		page = 2 * MiB;
+	off = (uint64_t)((uint8_t *)hva - r->hva);
+	if (len == 0 || off % page || len % page)
+		return -EINVAL;
+	if (r->fd >= 0) {
+		if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0)
+			return -errno;
+		return 0;
+	}
+	if (madvise(hva, len, MADV_DONTNEED) < 0)
+		return -errno;
+	return 0;
+}
+
+int guestmem__discard(const struct mv_guestmem *m, uint64_t gpa, uint64_t len)
+{
+	void *p = guestmem__range(m, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	return guestmem__discard_hva(m, p, len);
 }
 
 int guestmem__add_region(struct mv_guestmem *m, uint64_t gpa, uint64_t size, void *hva)

@@ -17,6 +17,8 @@ struct mv_memregion {
 	uint8_t *hva;
 	int fd;          /* memfd when shared, else -1 */
 	bool owned;      /* mapped by guestmem__map (unmapped on free) */
+	bool hotplug;    /* virtio-mem's region: not RAM at boot, never in e820 */
+	bool hugepages;  /* hugetlb-backed: discards must cover whole 2 MiB pages */
 };
 
 struct mv_memopts {
@@ -36,6 +38,18 @@ int guestmem__layout(struct mv_guestmem *m, uint64_t ram_size, struct mv_err *er
 /* Maps every region (anonymous MAP_NORESERVE, or memfd when shared). */
 int guestmem__map(struct mv_guestmem *m, const struct mv_memopts *opts, struct mv_err *err) MV_MUST_CHECK;
 void guestmem__unmap(struct mv_guestmem *m);
+/* Maps [gpa, gpa+size) as a hotplug region (virtio-mem): mapped like RAM
+ * (same options) but flagged hotplug, so it is never reported as RAM in
+ * e820 and does not count in ram_size. */
+int guestmem__map_hotplug(struct mv_guestmem *m, uint64_t gpa, uint64_t size, const struct mv_memopts *opts,
+			  struct mv_err *err) MV_MUST_CHECK;
+/* Gives the host pages behind [gpa, gpa+len) back (the range must lie in
+ * one region): fallocate(PUNCH_HOLE) for memfd-backed memory, else
+ * MADV_DONTNEED; the guest reads zeros there afterwards. -EFAULT outside
+ * guest memory, -EINVAL if not page aligned (2 MiB for hugepages). */
+int guestmem__discard(const struct mv_guestmem *m, uint64_t gpa, uint64_t len) MV_MUST_CHECK;
+/* The same for a host pointer into guest memory (a virtqueue buffer). */
+int guestmem__discard_hva(const struct mv_guestmem *m, void *hva, uint64_t len) MV_MUST_CHECK;
 /* Describes caller-owned host memory as a RAM region (tests, plugins). */
 int guestmem__add_region(struct mv_guestmem *m, uint64_t gpa, uint64_t size, void *hva) MV_MUST_CHECK;
 

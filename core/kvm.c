@@ -7,7 +7,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#define KVM_DEVICE "/dev/kvm"
+#include "core/jail.h"
+
+#define KVM_DEVICE MV_KVM_DEVICE
 
 static const struct {
 	int cap;
@@ -62,9 +64,9 @@ int kvm__open(struct mv_kvm *kvm, struct mv_err *err)
 	int ret, version;
 
 	memset(kvm, 0, sizeof(*kvm));
-	kvm->fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
+	kvm->fd = jail__open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
 	if (kvm->fd < 0) {
-		ret = -errno;
+		ret = kvm->fd;
 		return err__set(err, ret, "cannot open %s: %s%s", KVM_DEVICE, strerror(-ret),
 				ret == -ENOENT ? " (is the kvm module loaded and virtualization enabled?)"
 				: ret == -EACCES ? " (add your user to the kvm group)" : "");

@@ -7,6 +7,8 @@
 #include "core/compiler.h"
 #include "core/err.h"
 
+#define MV_KVM_DEVICE "/dev/kvm"
+
 struct mv_kvm {
 	int fd;                         /* /dev/kvm */
 	int vcpu_mmap_size;             /* size of struct kvm_run mapping */

@@ -11,6 +11,8 @@
 
 #include "core/irqroute.h"
 #include "core/log.h"
+#include "core/plugin.h"
+#include "core/vm_memory.h"
 #include "core/x86/acpi.h"
 #include "core/x86/boot.h"
 #include "core/x86/firmware.h"
@@ -20,7 +22,9 @@
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/rtc.h"
 #include "devices/legacy/serial.h"
+#include "core/hotplug.h"
 #include "devices/pci/host.h"
+#include "devices/pci/pcihp.h"
 #include "devices/platform/ged.h"
 #include "devices/platform/pvpanic.h"
 #include "devices/virtio/blk.h"
@@ -79,6 +83,8 @@ static int create_memory(struct mv_machine *m, struct mv_err *err)
 
 	if (!ret)
 		ret = guestmem__map(&m->mem, &cfg->memopts, err);
+	if (!ret)
+		ret = machine__map_hotplug(m, err);
 	for (unsigned int i = 0; !ret && i < m->mem.nregions; i++) {
 		const struct mv_memregion *r = &m->mem.regions[i];
 		struct kvm_userspace_memory_region kr = {
@@ -181,6 +187,8 @@ static int create_pci_devices(struct mv_machine *m, struct mv_err *err)
 		ret = virtio_rng__create(&env, "rng", &m->rng, err);
 	if (ret == 0 && m->vm->cfg.ndisks)
 		ret = create_disks(m, &env, err);
+	if (ret == 0 && m->vm->cfg.nnets)
+		ret = machine__create_nets(m, &env, err);
 	if (ret == 0 && m->vm->cfg.virtio_console)
 		ret = create_hvc(m, &env, err);
 	return ret;
@@ -200,7 +208,7 @@ static int create_devices(struct mv_machine *m, struct mv_err *err)
 	struct mv_i8042_params kp = { .irq = m->irq, .gsi = 1, .reset = guest_reset, .opaque = m };
 	struct mv_rtc_params rp = { .now = NULL, .opaque = m };
 	struct mv_acpi_pm_params pp = { .poweroff = guest_poweroff, .reset = guest_reset, .opaque = m };
-	struct mv_ged_params gp = { .irq = m->irq, .gsi = LAYOUT_IRQ_GED };
+	struct mv_ged_params gp = { .irq = m->irq, .gsi = LAYOUT_IRQ_GED, .pci_hotplug = true };
 	struct mv_pvpanic_params vp = { .event = guest_panic, .opaque = m };
 	int ret;
 
@@ -219,6 +227,12 @@ static int create_devices(struct mv_machine *m, struct mv_err *err)
 		ret = create_pci(m, err);
 	if (!ret)
 		ret = create_pci_devices(m, err);
+	if (!ret)
+		ret = machine__memory_create(m, err);
+	if (!ret)
+		ret = machine__hotplug_create(m, err);
+	if (!ret)
+		ret = machine__plugins_create(m, err);
 	return ret;
 }
 
@@ -226,12 +240,13 @@ static int load_guest(struct mv_machine *m, struct mv_boot_entry *entry, struct 
 {
 	const struct mv_vm_config *cfg = &m->vm->cfg;
 	const struct mv_acpi_dsdt_hook dsdt_hooks[] = { { ged__dsdt_hook, m->ged }, { pvpanic__dsdt_hook, m->pvpanic },
-						       { pci_host__dsdt_hook, m->pci } };
-	const struct mv_acpi_table_hook table_hooks[] = { { pci_host__mcfg_hook, m->pci } };
+						       { pci_host__dsdt_hook, m->pci }, { pcihp__dsdt_hook, m->pcihp } };
+	struct mv_acpi_table_hook table_hooks[1 + MV_PLUGIN_MAX_TABLES] = { { pci_host__mcfg_hook, m->pci } };
+	unsigned int ntables = 1 + machine__plugin_tables(m, table_hooks + 1, MV_PLUGIN_MAX_TABLES);
 	const struct mv_e820_reserved reserved[] = { { LAYOUT_ECAM_START, LAYOUT_ECAM_BUS0_SIZE } };
 	struct mv_acpi_config acpi = {
 		.ncpus = m->ncpus, .dsdt_hooks = dsdt_hooks, .ndsdt_hooks = ARRAY_SIZE(dsdt_hooks),
-		.table_hooks = table_hooks, .ntable_hooks = ARRAY_SIZE(table_hooks),
+		.table_hooks = table_hooks, .ntable_hooks = ntables,
 	};
 	struct mv_boot_request req = {
 		.kernel_path = cfg->kernel, .initrd_path = cfg->initrd, .cmdline = cfg->cmdline,
@@ -344,6 +359,10 @@ void machine__destroy(struct mv_machine *m)
 	virtio_console__destroy(m->vcon);
 	for (unsigned int i = 0; i < MV_MAX_DISKS; i++)
 		virtio_blk__destroy(m->disks[i]);
+	machine__destroy_nets(m);
+	machine__memory_destroy(m);
+	machine__hotplug_destroy(m);
+	machine__plugins_destroy(m);
 	pci_host__destroy(m->pci);
 	irqroute__destroy(m->irqroute);
 	pvpanic__destroy(m->pvpanic);

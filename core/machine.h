@@ -44,6 +44,13 @@ struct mv_pci_host;
 struct mv_virtio_rng;
 struct mv_virtio_console;
 struct mv_virtio_blk;
+struct mv_virtio_net;
+struct mv_virtio_env;
+struct mv_pcihp;
+struct mv_virtio_mem;
+struct mv_virtio_balloon;
+struct mv_machine_memory;
+struct mv_hotplug;
 
 struct mv_machine {
 	struct mv_vm *vm;
@@ -66,6 +73,13 @@ struct mv_machine {
 	struct mv_virtio_rng *rng;     /* NULL unless cfg.rng */
 	struct mv_virtio_console *vcon; /* hvc0; NULL unless cfg.virtio_console */
 	struct mv_virtio_blk *disks[MV_MAX_DISKS]; /* cfg.disks */
+	struct mv_virtio_net *nets[MV_MAX_NETS];   /* cfg.nets (core/machine_net.c) */
+	struct mv_pcihp *pcihp;        /* PCI hotplug controller */
+	struct mv_virtio_mem *vmem;    /* NULL unless cfg.hotplug (core/vm_memory.h) */
+	struct mv_virtio_balloon *balloon; /* NULL unless cfg.balloon.enabled */
+	struct mv_machine_memory *memory;  /* their loop-side state; NULL without either */
+	struct mv_hotplug *hotplug;    /* hotpluggable devices by slot (core/machine_hotplug.c);
+					* it owns the disks, whose pointers above it clears */
 	atomic_bool stop;
 	atomic_bool requested;
 	atomic_bool paused;
@@ -106,6 +120,11 @@ void machine__guest_panic(struct mv_machine *m, uint8_t events);
 /* Loop thread, vCPUs parked: every vCPU's registers (valid = false for one
  * whose registers cannot be read). */
 void machine__cpu_states(struct mv_machine *m, struct mv_elfcore_cpu *cpus);
+
+/* cfg.nets: virtio-net functions (core/machine_net.c); destroy also
+ * clears m->nets. */
+int machine__create_nets(struct mv_machine *m, const struct mv_virtio_env *env, struct mv_err *err) MV_MUST_CHECK;
+void machine__destroy_nets(struct mv_machine *m);
 
 /* vCPUs (core/vcpu.c) */
 int vcpu__create(struct mv_machine *m, struct mv_vcpu *v, unsigned int id, struct mv_err *err) MV_MUST_CHECK;

@@ -10,10 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/jail.h"
 #include "core/log.h"
+#include "core/remote.h"
 #include "core/repl_client.h"
 #include "core/seccomp.h"
 #include "core/vm.h"
+#include "lua/api_server.h"
 #include "lua/repl.h"
 #include "lua/state.h"
 
@@ -23,6 +26,8 @@ struct options {
 	int script;           /* index of SCRIPT.lua in argv */
 	bool interactive;     /* -i */
 	const char *control;  /* --control PATH */
+	const char *api_socket;    /* --api-socket PATH */
+	const char *event_monitor; /* --event-monitor PATH */
 	enum mv_seccomp_mode seccomp; /* --seccomp=MODE */
 };
 
@@ -32,7 +37,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: moonvisor [OPTIONS] SCRIPT.lua [ARGS...]\n"
+		"       moonvisor --api-socket PATH [OPTIONS] [SCRIPT.lua [ARGS...]]\n"
 		"       moonvisor repl SOCKET\n"
+		"       moonvisor remote --api-socket PATH COMMAND [ARGS]\n"
 		"\n"
 		"Runs SCRIPT.lua, a Lua program that defines and starts virtual machines\n"
 		"with require \"moonvisor\", then runs until every VM has stopped.\n"
@@ -43,6 +50,12 @@ static void usage(FILE *f)
 		"                     terminal while the VMs run (see below)\n"
 		"  --control PATH     serve REPL sessions on the Unix socket PATH (mode\n"
 		"                     0600; clients of the same uid or root only)\n"
+		"  --api-socket PATH  serve the REST API (Cloud Hypervisor's endpoints under\n"
+		"                     /api/v1/, docs/api.md) on the Unix socket PATH (mode\n"
+		"                     0600); the script is optional, and moonvisor runs\n"
+		"                     until PUT /api/v1/vmm.shutdown or a signal\n"
+		"  --event-monitor PATH  write every VM event to PATH, one JSON object\n"
+		"                     per line\n"
 		"  --seccomp=MODE     on (default; log in ASan builds): each thread runs\n"
 		"                     under its own seccomp allow-list once set up (vCPU\n"
 		"                     threads before the guest runs, the loop once the\n"
@@ -84,6 +97,7 @@ static void on_stop_signal(struct ev_loop *ev, ev_signal *w, int revents)
 		return; /* Ctrl-C at the prompt: the chunk, not moonvisor */
 	stop_signal = w->signum;
 	repl__local_close();
+	api_server__close();
 	for (struct mv_vm *vm = vm__first(); vm; vm = vm->next)
 		vm__kill(vm, MV_STOP_KILLED, 128 + w->signum);
 }
@@ -130,12 +144,16 @@ static int run_script(lua_State *L, int argc, char **argv, const struct options 
 	lua_pushliteral(L, "moonvisor");
 	lua_call(L, 1, 1);
 	lua_getfield(L, -1, "_main");
-	if (luaL_loadfile(L, argv[script]) != LUA_OK)
+	if (script == 0) /* --api-socket without a script: an empty top level */
+		luaL_loadstring(L, "");
+	else if (luaL_loadfile(L, argv[script]) != LUA_OK)
 		return report_lua_error(L);
 	if (o->interactive)
 		then_prompt(L);
+	if (script == 0)
+		nargs = 0;
 	luaL_checkstack(L, nargs, "too many arguments");
-	for (int i = script + 1; i < argc; i++)
+	for (int i = script + 1; script > 0 && i < argc; i++)
 		lua_pushstring(L, argv[i]);
 	if (lua_pcall(L, nargs + 1, 2, 0) != LUA_OK)
 		return report_lua_error(L);
@@ -147,12 +165,14 @@ static int run_script(lua_State *L, int argc, char **argv, const struct options 
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_CONTROL = 256, OPT_SECCOMP };
+	enum { OPT_CONTROL = 256, OPT_SECCOMP, OPT_API_SOCKET, OPT_EVENT_MONITOR };
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ "verbose", no_argument, NULL, 'v' }, { "quiet", no_argument, NULL, 'q' },
 		{ "interactive", no_argument, NULL, 'i' }, { "control", required_argument, NULL, OPT_CONTROL },
-		{ "seccomp", required_argument, NULL, OPT_SECCOMP }, { NULL, 0, NULL, 0 },
+		{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+		{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+		{ "event-monitor", required_argument, NULL, OPT_EVENT_MONITOR }, { NULL, 0, NULL, 0 },
 	};
 	int c, level = MV_LOG_WARN;
 
@@ -163,6 +183,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CONTROL:
 			o->control = optarg;
+			break;
+		case OPT_API_SOCKET:
+			o->api_socket = optarg;
+			break;
+		case OPT_EVENT_MONITOR:
+			o->event_monitor = optarg;
 			break;
 		case OPT_SECCOMP:
 			if (seccomp__parse_mode(optarg, &o->seccomp) < 0) {
@@ -188,6 +214,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	log__set_level((enum mv_log_level)level);
+	if (optind >= argc && o->api_socket) {
+		o->script = 0; /* no script: the API alone */
+		return;
+	}
 	if (optind >= argc) {
 		fprintf(stderr, "moonvisor: no script given\n\n");
 		usage(stderr);
@@ -204,6 +234,40 @@ static int open_control(const char *path)
 		return 0;
 	fprintf(stderr, "moonvisor: %s\n", err.msg);
 	return EXIT_SCRIPT_ERROR;
+}
+
+/* mv.api.FN(path) from lua/lib/restapi.lua: nil, err is reported. */
+static int call_api(lua_State *L, const char *fn, const char *path)
+{
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "moonvisor");
+	lua_call(L, 1, 1);
+	lua_getfield(L, -1, "api");
+	lua_getfield(L, -1, fn);
+	lua_pushstring(L, path);
+	if (lua_pcall(L, 1, 2, 0) != LUA_OK) {
+		lua_replace(L, -3);
+		lua_pop(L, 1);
+		return report_lua_error(L);
+	}
+	if (lua_isnil(L, -2)) {
+		lua_replace(L, -4);
+		lua_pop(L, 2);
+		return report_lua_error(L);
+	}
+	lua_pop(L, 4);
+	return 0;
+}
+
+static int open_api(lua_State *L, const struct options *o)
+{
+	int status = 0;
+
+	if (o->event_monitor)
+		status = call_api(L, "event_monitor", o->event_monitor);
+	if (status == 0 && o->api_socket)
+		status = call_api(L, "listen", o->api_socket);
+	return status;
 }
 
 static int start_seccomp(enum mv_seccomp_mode mode)
@@ -238,6 +302,9 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "repl") == 0)
 		return repl_client__main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "remote") == 0)
+		return remote__main(argc - 1, argv + 1);
+	jail__note_inherited_fds(); /* before we open anything */
 	parse_options(argc, argv, &opts);
 	if (start_seccomp(opts.seccomp) != 0)
 		return EXIT_SCRIPT_ERROR;
@@ -262,6 +329,8 @@ int main(int argc, char **argv)
 		repl__local_claim();
 	status = open_control(opts.control);
 	if (status == 0)
+		status = open_api(L, &opts);
+	if (status == 0)
 		status = run_script(L, argc, argv, &opts);
 	if (status == 0)
 		status = run_prompt(L, &opts);
@@ -269,6 +338,7 @@ int main(int argc, char **argv)
 		status = stop_signal ? 128 + stop_signal : vm__exit_status();
 	repl__local_close();
 	repl__server_close();
+	api_server__close();
 	lua_close(L);
 	return status;
 }

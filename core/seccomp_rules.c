@@ -8,7 +8,9 @@
  * and io_ioctls are on it too. A new device that
  * needs a new system call or ioctl adds it here. */
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/vhost.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -82,11 +84,17 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_SET_VCPU_EVENTS, KVM_KVMCLOCK_CTRL,
 	KVM_IRQ_LINE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_IRQFD, KVM_IOEVENTFD,
 	TCSETS, /* the SIGSYS handler puts the terminal back before exiting */
+	/* virtio-net on DRIVER_OK and reset: the tap's offloads, and
+	 * starting and stopping vhost-net's rings */
+	TUNSETOFFLOAD, VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE, VHOST_SET_VRING_NUM,
+	VHOST_SET_VRING_BASE, VHOST_GET_VRING_BASE, VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK,
+	VHOST_SET_VRING_CALL, VHOST_NET_SET_BACKEND,
 };
 
 static const int io_calls[] = {
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(getrandom),
-	SCMP_SYS(fallocate), /* virtio-blk DISCARD / WRITE_ZEROES on raw images */
+	SCMP_SYS(fallocate), /* virtio-blk DISCARD / WRITE_ZEROES on raw images; virtio-mem
+			      * unplug and balloon pages punched out of memfd guest RAM */
 };
 
 static const unsigned long io_ioctls[] = {
@@ -103,6 +111,8 @@ static const unsigned long loop_ioctls[] = {
 	KVM_GET_CLOCK, KVM_SET_CLOCK, KVM_ENABLE_CAP,
 	TCGETS, TCSETSW, TCSETSF, TCSBRK, TCFLSH, TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO,
 	FIOCLEX, FIONCLEX,
+	/* virtio-net: attaching to (or creating) a tap, opening vhost-net */
+	TUNSETIFF, TUNSETVNETHDRSZ, VHOST_SET_OWNER, VHOST_GET_FEATURES,
 };
 
 static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)

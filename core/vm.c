@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/jail.h"
 #include "core/machine.h"
+#include "core/plugin.h"
 
 static struct mv_vm *all_vms;
 static int worst_exit_status;
@@ -39,10 +41,15 @@ void vm__config_free(struct mv_vm_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->console.path);
 	free(cfg->hvc.path);
+	jail__config_free(cfg->jail);
 	for (unsigned int i = 0; i < cfg->ndisks && i < MV_MAX_DISKS; i++) {
 		free(cfg->disks[i].id);
 		free(cfg->disks[i].path);
 		free(cfg->disks[i].serial);
+	}
+	for (unsigned int i = 0; i < cfg->nnets && i < MV_MAX_NETS; i++) {
+		free(cfg->nets[i].id);
+		free(cfg->nets[i].tap);
 	}
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -52,6 +59,11 @@ static bool notify(struct mv_vm *vm, enum mv_vm_event ev)
 	if (!vm->listener.event)
 		return true;
 	return vm->listener.event(vm->listener.opaque, vm, ev);
+}
+
+bool vm__notify(struct mv_vm *vm, enum mv_vm_event ev)
+{
+	return notify(vm, ev);
 }
 
 static void console_line(void *opaque, const char *line, size_t len)
@@ -192,7 +204,9 @@ int vm__start(struct mv_vm *vm, struct mv_err *err)
 
 	if (vm->state == MV_VM_RUNNING || vm->state == MV_VM_PAUSED)
 		return err__set(err, -EBUSY, "vm '%s' is already %s", vm->cfg.name, vm__state_name(vm->state));
-	ret = boot_machine(vm, err);
+	ret = vm->cfg.jail ? jail__enter(vm, err) : 0;
+	if (!ret)
+		ret = boot_machine(vm, err);
 	if (ret < 0) {
 		err__prefix(err, "vm '%s' cannot start", vm->cfg.name);
 		return ret;
@@ -338,6 +352,8 @@ void vm__destroy(struct mv_vm *vm)
 		}
 	console__destroy(vm->console);
 	console__destroy(vm->hvc);
+	jail__forget(vm);
+	plugin_set__free(vm->plugins);
 	vm__config_free(&vm->cfg);
 	free(vm);
 }

@@ -16,6 +16,8 @@
 #include "core/loop.h"
 
 struct mv_vm;
+struct mv_jail_config;
+struct mv_plugin_set;
 
 enum mv_vm_state { MV_VM_CREATED, MV_VM_RUNNING, MV_VM_PAUSED, MV_VM_STOPPED };
 
@@ -38,7 +40,7 @@ enum mv_exit_kind {
 	MV_EXIT__COUNT,
 };
 
-#define MV_MAX_DISKS 16
+#define MV_MAX_DISKS 31  /* one per PCI slot (hotplug can fill them all) */
 
 /* One virtio-blk disk over a raw image (strings malloc'ed). */
 struct mv_disk_config {
@@ -47,6 +49,24 @@ struct mv_disk_config {
 	char *serial;    /* may be NULL: the id */
 	bool readonly;
 	bool direct;     /* O_DIRECT */
+};
+
+#define MV_MAX_NETS 8
+
+/* One virtio-net NIC over a tap (strings malloc'ed). */
+struct mv_net_config {
+	char *id;
+	char *tap;       /* tap interface name */
+	uint8_t mac[6];
+	bool vhost;      /* the kernel's vhost-net data path */
+};
+
+/* A virtio-balloon (core/vm_memory.h). */
+struct mv_balloon_config {
+	bool enabled;
+	double stats;                /* statistics interval in seconds; 0: no statsq */
+	bool free_page_reporting;
+	bool deflate_on_oom;
 };
 
 struct mv_vm_config {
@@ -62,8 +82,14 @@ struct mv_vm_config {
 	bool rng;        /* a virtio-rng PCI device */
 	struct mv_disk_config disks[MV_MAX_DISKS]; /* virtio-blk, in PCI slot order */
 	unsigned int ndisks;
+	struct mv_net_config nets[MV_MAX_NETS]; /* virtio-net, after the disks */
+	unsigned int nnets;
 	bool virtio_console;            /* a virtio-console PCI device: hvc0 */
 	struct mv_console_config hvc;   /* its sink and input, as for console */
+	uint64_t hotplug;               /* virtio-mem region bytes (0: no virtio-mem) */
+	uint64_t hotplug_block;         /* its block size */
+	struct mv_balloon_config balloon;
+	struct mv_jail_config *jail;    /* NULL: not jailed (core/jail.h) */
 };
 
 enum mv_vm_event {
@@ -74,6 +100,10 @@ enum mv_vm_event {
 	MV_EV_RESET,     /* guest asked to reboot; listener returns false to veto */
 	MV_EV_PANIC,     /* guest reported a panic (vm->panic); listener returns
 			  * true if a handler took it, false for the default */
+	MV_EV_DEVICE_ADDED,   /* a hotplugged device's driver is up (vm->device_event) */
+	MV_EV_DEVICE_REMOVED, /* the guest ejected a device (vm->device_event) */
+	MV_EV_MEMORY,         /* virtio-mem's plugged size changed (core/vm_memory.h) */
+	MV_EV_BALLOON_STATS,  /* new balloon statistics (core/vm_memory.h) */
 };
 
 /* What the guest's pvpanic write said, and the reporting vCPU's state at
@@ -84,6 +114,13 @@ struct mv_vm_panic {
 	bool have_regs;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
+};
+
+/* Which device a MV_EV_DEVICE_* event is about (core/hotplug.h). */
+struct mv_vm_device_event {
+	char id[64];
+	char type[32];           /* e.g. "virtio-blk" */
+	unsigned int slot;       /* PCI slot on bus 0 */
 };
 
 /* How the owner (the Lua layer) hears about a VM. Called on the loop thread. */
@@ -117,6 +154,10 @@ struct mv_vm {
 	struct mv_vm *next;          /* in the list of all VMs */
 	struct mv_vm_panic panic;    /* the last panic reported */
 	bool panic_hold;             /* a panic handler runs; vCPUs are parked */
+	struct mv_vm_device_event device_event; /* the last device_added/removed */
+	uint64_t mem_requested;      /* virtio-mem requested size, kept over reboots */
+	uint64_t balloon_target;     /* virtio-balloon target bytes, kept over reboots */
+	struct mv_plugin_set *plugins; /* plugin devices (core/plugin.h); NULL: none */
 };
 
 /* Takes ownership of cfg's strings (they must be malloc'ed). */
@@ -162,6 +203,8 @@ int vm__exit_status(void);
 /* Inside core/ (vm.c and vm_panic.c), loop thread: */
 /* Tears the machine down; the VM is stopped for reason (event "stopped"). */
 void vm__set_stopped(struct mv_vm *vm, enum mv_stop_reason reason, int code);
+/* Tells the listener; its answer (true if it has none). */
+bool vm__notify(struct mv_vm *vm, enum mv_vm_event ev);
 /* Whether vm still exists (an event handler may have destroyed it). */
 bool vm__alive(const struct mv_vm *vm);
 /* Whether vm runs the machine of that generation (not reset or stopped). */

@@ -36,6 +36,13 @@ static void timer_cb(struct ev_loop *ev, ev_timer *w, int revents)
 	lua_State *L = mvlua__active_state();
 	int self_ref = t->self_ref;
 
+	/* libev stopped a one-shot timer before calling this, and its stop
+	 * dropped a loop reference that l_timer's ev_unref had already given
+	 * up: take it back. Unbalanced, the count ev_run sees drifts, and
+	 * when it sits at 0 the loop polls with a zero timeout (a busy
+	 * main thread that competes with the vCPUs). */
+	if (!ev_is_active(w))
+		ev_ref(ev);
 	if (!L || t->fn_ref == LUA_NOREF)
 		return;
 	/* keep the userdata alive while its callback runs */

@@ -36,11 +36,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/usock.h"
 #include "lua/repl.h"
 #include "lua/state.h"
 
@@ -300,23 +299,6 @@ static void refuse(int fd, const char *why)
 	close(fd);
 }
 
-static bool peer_allowed(int fd, char *why, size_t size)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		snprintf(why, size, "cannot check peer credentials: %s", strerror(errno));
-		return false;
-	}
-	if (cred.uid == geteuid() || cred.uid == 0)
-		return true;
-	snprintf(why, size, "permission denied: uid %u may not use this control socket (only uid %u and root)",
-		 (unsigned int)cred.uid, (unsigned int)geteuid());
-	pr_warn("control socket: refused a client with uid %u", (unsigned int)cred.uid);
-	return false;
-}
-
 static struct conn *conn_new(int fd)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -346,7 +328,7 @@ static void accept_cb(struct ev_loop *ev, ev_io *w, int revents)
 
 	if (fd < 0)
 		return;
-	if (!peer_allowed(fd, why, sizeof(why))) {
+	if (!usock__peer_allowed(fd, "control socket", why, sizeof(why))) {
 		refuse(fd, why);
 		return;
 	}
@@ -368,71 +350,24 @@ static void accept_cb(struct ev_loop *ev, ev_io *w, int revents)
 
 /* ---- the socket ------------------------------------------------------------------- */
 
-/* A leftover socket nobody listens on is removed; anything else stays. */
-static int clear_stale(const char *path, const struct sockaddr_un *sa, struct mv_err *err)
-{
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : err__set(err, -errno, "control socket %s: %s", path, strerror(errno));
-	if (!S_ISSOCK(st.st_mode))
-		return err__set(err, -EEXIST, "control socket %s: exists and is not a socket", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return err__set(err, -errno, "control socket: %s", strerror(errno));
-	ret = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	close(fd);
-	if (ret == 0)
-		return err__set(err, -EADDRINUSE, "control socket %s: another process is serving it", path);
-	unlink(path);
-	return 0;
-}
-
 int repl__server_open(const char *path, struct mv_err *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old_mask;
-	int ret;
-
 	if (srv.fd >= 0)
 		return err__set(err, -EBUSY, "a control socket is already open");
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return err__set(err, -ENAMETOOLONG, "control socket path '%s' is too long (at most %zu bytes)", path,
-				sizeof(sa.sun_path) - 1);
-	strcpy(sa.sun_path, path);
-	ret = clear_stale(path, &sa, err);
-	if (ret < 0)
-		return ret;
-	srv.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (srv.fd < 0)
-		return err__set(err, -errno, "control socket: %s", strerror(errno));
-	old_mask = umask(0177); /* 0600 from the start: no window for others */
-	ret = bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old_mask);
-	if (ret < 0) {
-		ret = -errno;
-		goto err_close_fd;
-	}
-	if (chmod(path, 0600) < 0 || listen(srv.fd, 16) < 0) {
-		ret = -errno;
-		goto err_unlink;
-	}
 	srv.path = strdup(path);
-	if (!srv.path) {
-		ret = -ENOMEM;
-		goto err_unlink;
+	if (!srv.path)
+		return err__set(err, -ENOMEM, "control socket %s: out of memory", path);
+	srv.fd = usock__listen(path, 16, "control socket", err);
+	if (srv.fd < 0) {
+		int ret = srv.fd;
+		free(srv.path);
+		srv.path = NULL;
+		srv.fd = -1;
+		return ret;
 	}
 	ev_io_init(&srv.io, accept_cb, srv.fd, EV_READ);
 	ev_io_start(evl(), &srv.io);
 	return 0;
-
-err_unlink:
-	unlink(path);
-err_close_fd:
-	close(srv.fd);
-	srv.fd = -1;
-	return err__set(err, ret, "control socket %s: %s", path, strerror(-ret));
 }
 
 void repl__server_close(void)

@@ -8,6 +8,8 @@
 #include "core/machine.h"
 #include "core/vm.h"
 #include "devices/pci/host.h"
+#include "lua/cfgread.h"
+#include "lua/l_vm_jail.h"
 #include "lua/state.h"
 
 #define HANDLE_MT "moonvisor.vmhandle"
@@ -30,6 +32,11 @@ static struct vmhandle *check_handle(lua_State *L, int idx)
 		luaL_error(L, "vm '%s' was destroyed", h->name);
 	mvlua__set_active_state(L);
 	return h;
+}
+
+struct mv_vm *mvlua__check_vm(lua_State *L, int idx)
+{
+	return check_handle(L, idx)->vm;
 }
 
 /* ---- events from C to Lua ---------------------------------------------- */
@@ -124,6 +131,8 @@ static bool dispatch(struct vmhandle *h, const char *event, const char *line, si
 		push_stop_fields(L, h->vm);
 	else if (strcmp(event, "panic") == 0)
 		push_panic_fields(L, h->vm);
+	else if (strncmp(event, "device_", 7) == 0)
+		mvlua__push_device_event(L, h->vm);
 	if (mvlua__pcall(L, 3, 1, "event dispatch")) {
 		result = !(lua_isboolean(L, -1) && !lua_toboolean(L, -1));
 		lua_pop(L, 1);
@@ -133,7 +142,8 @@ static bool dispatch(struct vmhandle *h, const char *event, const char *line, si
 
 static bool on_vm_event(void *opaque, struct mv_vm *vm, enum mv_vm_event ev)
 {
-	static const char *const names[] = { "started", "stopped", "paused", "resumed", "reset", "panic" };
+	static const char *const names[] = { "started", "stopped", "paused", "resumed", "reset", "panic",
+					     "device_added", "device_removed", "memory", "balloon_stats" };
 	return dispatch(opaque, names[ev], NULL, 0);
 }
 
@@ -165,48 +175,18 @@ static void on_hvc_line(void *opaque, struct mv_vm *vm, const char *line, size_t
 
 /* ---- configuration table → struct mv_vm_config ------------------------- */
 
-static char *opt_string(lua_State *L, int t, const char *key)
-{
-	char *s = NULL;
-
-	if (lua_getfield(L, t, key) == LUA_TSTRING)
-		s = strdup(lua_tostring(L, -1));
-	lua_pop(L, 1);
-	return s;
-}
-
-static lua_Integer opt_integer(lua_State *L, int t, const char *key, lua_Integer dflt)
-{
-	lua_Integer v = dflt;
-
-	if (lua_getfield(L, t, key) == LUA_TNUMBER)
-		v = lua_tointeger(L, -1);
-	lua_pop(L, 1);
-	return v;
-}
-
-static bool opt_bool(lua_State *L, int t, const char *key)
-{
-	bool v;
-
-	lua_getfield(L, t, key);
-	v = lua_toboolean(L, -1);
-	lua_pop(L, 1);
-	return v;
-}
-
 /* A console's sink: t[key] names it ("stdio", "null", "file", "socket"),
  * t[path_key] is the file or socket path. */
 static void read_sink(lua_State *L, int t, const char *key, const char *path_key, struct mv_console_config *c)
 {
 	static const char *const sinks[] = { "stdio", "null", "file", "socket", NULL };
-	char *sink = opt_string(L, t, key);
+	char *sink = mvlua__field_strdup(L, t, key);
 
 	c->sink = MV_CONSOLE_STDIO;
 	for (int i = 0; sink && sinks[i]; i++)
 		if (strcmp(sink, sinks[i]) == 0)
 			c->sink = (enum mv_console_sink)i;
-	c->path = opt_string(L, t, path_key);
+	c->path = mvlua__field_strdup(L, t, path_key);
 	free(sink);
 }
 
@@ -227,13 +207,33 @@ static void read_disks(lua_State *L, int t, struct mv_vm_config *cfg)
 			lua_pop(L, 1);
 			break;
 		}
-		disk->id = opt_string(L, d + 1, "id");
-		disk->path = opt_string(L, d + 1, "path");
-		disk->serial = opt_string(L, d + 1, "serial");
-		disk->readonly = opt_bool(L, d + 1, "readonly");
-		disk->direct = opt_bool(L, d + 1, "direct");
+		mvlua__read_disk(L, d + 1, disk);
 		lua_pop(L, 1);
 		cfg->ndisks++;
+	}
+	lua_pop(L, 1);
+}
+
+/* nets: a list of { id, tap, mac = "xx:xx:xx:xx:xx:xx", vhost } (validated). */
+static void read_nets(lua_State *L, int t, struct mv_vm_config *cfg)
+{
+	int d;
+
+	if (lua_getfield(L, t, "nets") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return;
+	}
+	d = lua_gettop(L);
+	for (lua_Integer i = 1; cfg->nnets < MV_MAX_NETS; i++) {
+		struct mv_net_config *net = &cfg->nets[cfg->nnets];
+
+		if (lua_rawgeti(L, d, i) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			break;
+		}
+		mvlua__read_net(L, d + 1, net);
+		lua_pop(L, 1);
+		cfg->nnets++;
 	}
 	lua_pop(L, 1);
 }
@@ -242,19 +242,22 @@ static void read_disks(lua_State *L, int t, struct mv_vm_config *cfg)
 static void read_config(lua_State *L, int t, struct mv_vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->name = opt_string(L, t, "name");
-	cfg->cpus = (unsigned int)opt_integer(L, t, "cpus", 1);
-	cfg->memory = (uint64_t)opt_integer(L, t, "memory", 0);
-	cfg->memopts.hugepages = opt_bool(L, t, "hugepages");
-	cfg->memopts.shared = opt_bool(L, t, "shared");
-	cfg->rng = opt_bool(L, t, "rng");
+	cfg->name = mvlua__field_strdup(L, t, "name");
+	cfg->cpus = (unsigned int)mvlua__field_integer(L, t, "cpus", 1);
+	cfg->memory = (uint64_t)mvlua__field_integer(L, t, "memory", 0);
+	cfg->memopts.hugepages = mvlua__field_bool(L, t, "hugepages");
+	cfg->memopts.shared = mvlua__field_bool(L, t, "shared");
+	cfg->rng = mvlua__field_bool(L, t, "rng");
 	read_disks(L, t, cfg);
-	cfg->kernel = opt_string(L, t, "kernel");
-	cfg->kernel_unpack = opt_bool(L, t, "kernel_unpack");
-	cfg->initrd = opt_string(L, t, "initrd");
-	cfg->cmdline = opt_string(L, t, "cmdline");
+	read_nets(L, t, cfg);
+	cfg->jail = mvlua__read_jail(L, t);
+	mvlua__read_memory_config(L, t, cfg);
+	cfg->kernel = mvlua__field_strdup(L, t, "kernel");
+	cfg->kernel_unpack = mvlua__field_bool(L, t, "kernel_unpack");
+	cfg->initrd = mvlua__field_strdup(L, t, "initrd");
+	cfg->cmdline = mvlua__field_strdup(L, t, "cmdline");
 	read_sink(L, t, "serial", "serial_path", &cfg->console);
-	cfg->virtio_console = opt_bool(L, t, "virtio_console");
+	cfg->virtio_console = mvlua__field_bool(L, t, "virtio_console");
 	if (cfg->virtio_console)
 		read_sink(L, t, "hvc", "hvc_path", &cfg->hvc);
 }
@@ -463,6 +466,12 @@ static void push_pci_dev(lua_State *L, unsigned int slot, struct mv_pci_dev *dev
 	set_int(L, "requests", (lua_Integer)in.requests);
 	set_int(L, "bytes", (lua_Integer)in.bytes);
 	set_int(L, "errors", (lua_Integer)in.errors);
+	if (in.has_rxtx) {
+		set_int(L, "rx_packets", (lua_Integer)in.rx_packets);
+		set_int(L, "rx_bytes", (lua_Integer)in.rx_bytes);
+		set_int(L, "tx_packets", (lua_Integer)in.tx_packets);
+		set_int(L, "tx_bytes", (lua_Integer)in.tx_bytes);
+	}
 	lua_newtable(L);
 	for (unsigned int i = 0; i < PCI_NUM_BARS; i++) {
 		const struct mv_pci_bar *b = &dev->bars[i];
@@ -646,4 +655,6 @@ void mvlua__register_vm(lua_State *L)
 	}
 	lua_pop(L, 1);
 	luaL_setfuncs(L, fns, 0);
+	mvlua__register_vm_hotplug(L);
+	mvlua__register_vm_memory(L);
 }

@@ -82,6 +82,11 @@ int mvlua__sandbox_enter(lua_State *L)
 	return 0;
 }
 
+int mvlua__sandboxed(void)
+{
+	return entered && seccomp__mode() != MV_SECCOMP_OFF;
+}
+
 int mvlua__sandbox_hook(lua_State *L)
 {
 	lua_pushcfunction(L, mvlua__sandbox_enter);

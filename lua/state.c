@@ -11,7 +11,9 @@
 #include "core/size.h"
 #include "core/vm.h"
 #include "core/x86/boot.h"
+#include "lua/api_server.h"
 #include "lua/embedded.h"
+#include "lua/json.h"
 
 static struct mv_loop the_loop;
 static int loop_ready;
@@ -275,6 +277,9 @@ int mvlua__open(lua_State *L)
 	luaL_newlib(L, core_fns);
 	mvlua__register_vm(L);
 	mvlua__register_loop(L);
+	mvlua__register_plugin(L);
+	mvlua__register_json(L);
+	mvlua__register_api_server(L);
 	lua_pushstring(L, MV_VERSION);
 	lua_setfield(L, -2, "version");
 	lua_call(L, 1, 1);

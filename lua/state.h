@@ -41,8 +41,27 @@ int mvlua__sandbox_enter(lua_State *L);
  * raises it (core.run_once calls it). */
 int mvlua__sandbox_hook(lua_State *L);
 void mvlua__sandbox_check(lua_State *L);
+/* Whether the loop's seccomp filter is on (no code can be loaded). */
+int mvlua__sandboxed(void);
+/* lua/l_plugin.c: the plugin_* functions (plugin devices). */
+void mvlua__register_plugin(lua_State *L);
 
 /* lua/l_vm.c: adds the vm_* functions to the core table on top of the stack. */
 void mvlua__register_vm(lua_State *L);
+struct mv_vm;
+/* lua/l_vm.c: the VM of a handle argument (raises if destroyed). */
+struct mv_vm *mvlua__check_vm(lua_State *L, int idx);
+/* lua/l_vm_hotplug.c: vm_add_device, vm_remove_device, vm_remove_cancel
+ * (called by mvlua__register_vm); ev.id, ev.type, ev.pci of a
+ * device_added / device_removed event into the table on top. */
+void mvlua__register_vm_hotplug(lua_State *L);
+void mvlua__push_device_event(lua_State *L, const struct mv_vm *vm);
+struct mv_vm_config;
+/* lua/l_vm_memory.c: vm_resize_memory, vm_memory, vm_memory_stats (called
+ * by mvlua__register_vm); the memory fields of a validated mv.vm{} table. */
+void mvlua__register_vm_memory(lua_State *L);
+void mvlua__read_memory_config(lua_State *L, int t, struct mv_vm_config *cfg);
+/* lua/l_psi.c: psi_watch (called by mvlua__register_vm_memory). */
+void mvlua__register_psi(lua_State *L);
 
 #endif

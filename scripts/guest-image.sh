@@ -11,7 +11,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 META=linux-image-cloud-amd64
 # Virtio devices, pvpanic, vsock, virtio-fs and ext4 (with what ext4 uses),
-# and the ACPI power button with the evdev node busybox acpid reads it from.
+# and the ACPI power button with the evdev node busybox acpid reads it from;
+# wdat_wdt, the ACPI WDAT watchdog driver (plugins/watchdog.c: the cloud
+# kernel has neither i6300esb nor ib700).
 # Names that are built in or absent in this kernel are skipped.
 MODULES=(
 	virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_mmio
@@ -21,6 +23,7 @@ MODULES=(
 	pvpanic pvpanic_pci pvpanic_mmio
 	crc16 crc32c_generic crc32c_intel crc32c mbcache jbd2 ext4
 	button evdev
+	wdat_wdt
 )
 
 usage() {

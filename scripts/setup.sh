@@ -12,15 +12,18 @@ PACKAGES=(
 	# build
 	build-essential cmake pkg-config clang
 	lua5.4 liblua5.4-dev libev-dev libseccomp-dev libfdt-dev liblz4-dev
-	libedit-dev libjansson-dev liburing-dev acpica-tools
+	libedit-dev libjansson-dev liburing-dev acpica-tools libhttp-parser-dev
+	libcap-ng-dev
 	# unit and Lua tests
 	libcmocka-dev lua-busted
 	# guest images (scripts/guest-image.sh, scripts/l1-image.sh)
 	apt dpkg busybox-static cpio kmod gzip xz-utils zstd util-linux coreutils
 	# integration tests, nested runner, reference peers
 	qemu-system-x86 qemu-utils e2fsprogs iproute2 procps
-	# benchmarks (scripts/bench-blk: fio on the host, copied into the guest)
-	fio
+	# (tests/integration/virtio_net_test.sh also uses socat, listed below)
+	# benchmarks (scripts/bench-blk: fio, scripts/bench-net: iperf3; on the
+	# host, copied into the guest)
+	fio iperf3
 	# by hand
 	tmux curl socat
 )

@@ -58,6 +58,8 @@ int e820__build(const struct mv_guestmem *mem, const struct mv_e820_reserved *re
 	ret = add(&b, LAYOUT_EBDA_START, LAYOUT_HIMEM_START - LAYOUT_EBDA_START, MV_E820_RESERVED);
 	for (i = 0; i < mem->nregions && !ret; i++) {
 		const struct mv_memregion *r = &mem->regions[i];
+		if (r->hotplug)
+			continue; /* virtio-mem's: the guest learns of it from the device */
 		ret = add_ram(&b, r->gpa, r->gpa + r->size);
 	}
 	for (i = 0; i < nreserved && !ret; i++) {

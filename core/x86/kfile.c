@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/jail.h"
+
 int kfile__open(struct mv_kfile *kf, const char *path, struct mv_err *err)
 {
 	struct stat st;
@@ -14,9 +16,9 @@ int kfile__open(struct mv_kfile *kf, const char *path, struct mv_err *err)
 
 	memset(kf, 0, sizeof(*kf));
 	kf->path = path;
-	kf->fd = open(path, O_RDONLY | O_CLOEXEC);
+	kf->fd = jail__open(path, O_RDONLY | O_CLOEXEC);
 	if (kf->fd < 0)
-		return err__set(err, -errno, "%s", strerror(errno));
+		return err__set(err, kf->fd, "%s", strerror(-kf->fd));
 	if (fstat(kf->fd, &st) < 0) {
 		ret = err__set(err, -errno, "%s", strerror(errno));
 		goto err_close;

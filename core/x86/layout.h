@@ -30,6 +30,7 @@
 #define LAYOUT_PLATFORM_MMIO   0xFE000000ULL   /* platform devices (GED, hotplug ctl) */
 #define LAYOUT_GED_MMIO        LAYOUT_PLATFORM_MMIO /* ACPI GED event register */
 #define LAYOUT_GED_MMIO_SIZE   4ULL
+#define LAYOUT_PCIHP_MMIO      (LAYOUT_PLATFORM_MMIO + 0x10) /* PCI hotplug controller, 16 bytes */
 #define LAYOUT_IOAPIC          0xFEC00000ULL
 #define LAYOUT_LAPIC           0xFEE00000ULL
 #define LAYOUT_KVM_IDENTITY_MAP 0xFEFFC000ULL  /* KVM_SET_IDENTITY_MAP_ADDR, 1 page */
@@ -72,6 +73,15 @@
  * 2^39 so that every x86_64 CPU's physical address width (39 bits on
  * client parts, 40 in QEMU TCG, 46+ on servers) reaches it; bigger guests
  * get it higher. */
+/* virtio-mem's hotplug region: above RAM and above 4 GiB (never across the
+ * 32-bit hole), aligned to 128 MiB (Linux's x86 memory block size). It is
+ * not RAM in e820; the PCI 64-bit window below starts above its end. */
+#define LAYOUT_HOTPLUG_ALIGN   (128 * MiB)
+static inline uint64_t layout__hotplug_start(uint64_t ram_end)
+{
+	return ALIGN_UP(MAX(ram_end, LAYOUT_MMIO_HOLE_END), LAYOUT_HOTPLUG_ALIGN);
+}
+
 #define LAYOUT_PCI_MMIO64_ALIGN (256 * GiB)
 #define LAYOUT_PCI_MMIO64_SIZE  (64 * GiB)
 static inline uint64_t layout__pci_mmio64_start(uint64_t mem_end)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/compiler.h"
+#include "core/jail.h"
 #include "core/log.h"
 
 #define DIO_DEFAULT_ALIGN 512
@@ -92,9 +93,9 @@ int raw__open(const char *path, bool readonly, bool direct, struct mv_raw **out,
 	raw->readonly = readonly;
 	raw->direct = direct;
 	raw->dio_mem_align = raw->dio_offset_align = 1;
-	raw->fd = open(path, flags);
+	raw->fd = jail__open(path, flags);
 	if (raw->fd < 0) {
-		ret = -errno;
+		ret = raw->fd;
 		err__set(err, ret, "%s: %s%s", path, strerror(-ret),
 			 direct && ret == -EINVAL ? " (direct = true: the file system refuses O_DIRECT)" : "");
 		goto err_free;

@@ -86,6 +86,8 @@ struct mv_pci_info {
 	const char *type;       /* e.g. "virtio-rng" */
 	const char *id;         /* the user's name for it */
 	uint64_t requests, bytes, errors;
+	bool has_rxtx;          /* NICs: the split below is meaningful */
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 };
 
 struct mv_pci_dev_ops {

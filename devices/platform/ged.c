@@ -104,8 +104,9 @@ void ged__destroy(struct mv_ged *g)
 /* Method (_EVT, 1, Serialized) {
  *     Local0 = GDAT
  *     If (Local0 & GED_EVENT_POWER_BUTTON) { Notify (\_SB_.PWRB, 0x80) }
+ *     If (Local0 & GED_EVENT_PCI_HOTPLUG) { \_SB_.PCI0.PCNT () }  (pci_hotplug)
  * }  (Arg0, the GSI, is unused: the device has one interrupt.) */
-static void dsdt_evt(struct mv_aml *a)
+static void dsdt_evt(struct mv_aml *a, const struct mv_ged *g)
 {
 	size_t m = aml__method_begin(a, "_EVT", 1, true), cond;
 
@@ -121,6 +122,15 @@ static void dsdt_evt(struct mv_aml *a)
 	aml__path(a, "\\_SB_.PWRB");
 	aml__int(a, 0x80); /* status change: the button was pressed */
 	aml__if_end(a, cond);
+	if (g->p.pci_hotplug) { /* If (Local0 & GED_EVENT_PCI_HOTPLUG) { \_SB_.PCI0.PCNT () } */
+		cond = aml__if_begin(a);
+		aml__and(a);
+		aml__local(a, 0);
+		aml__int(a, GED_EVENT_PCI_HOTPLUG);
+		aml__zero(a);
+		aml__call(a, "\\_SB_.PCI0.PCNT");
+		aml__if_end(a, cond);
+	}
 	aml__method_end(a, m);
 }
 
@@ -138,7 +148,7 @@ static void dsdt_ged(struct mv_aml *a, const struct mv_ged *g)
 	field = aml__field_begin(a, "GDST", AML_FIELD_DWORD_ACC | AML_FIELD_WRITE_AS_ZEROS);
 	aml__field_entry(a, "GDAT", 32);
 	aml__field_end(a, field);
-	dsdt_evt(a);
+	dsdt_evt(a, g);
 	aml__device_end(a, dev);
 }
 

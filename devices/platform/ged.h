@@ -13,7 +13,8 @@
  * whose _EVT reads the register (GDAT) and, for GED_EVENT_POWER_BUTTON,
  * does Notify (\_SB_.PWRB, 0x80) on Device (PWRB), _HID PNP0C0C, the
  * control-method power button Linux's ACPI button driver turns into
- * KEY_POWER.
+ * KEY_POWER; with params.pci_hotplug, for GED_EVENT_PCI_HOTPLUG it calls
+ * \_SB_.PCI0.PCNT (devices/pci/pcihp.h).
  *
  * Threads: ged__raise on any thread, register reads on vCPU threads; the
  * device serialises them with its own lock, and calls irq->ops->set_level
@@ -21,6 +22,7 @@
 #ifndef MV_DEVICES_PLATFORM_GED_H
 #define MV_DEVICES_PLATFORM_GED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/compiler.h"
@@ -33,10 +35,15 @@
  * takes the next free bit and adds its test to _EVT in ged__dsdt_hook
  * (planned: PCI hotplug, memory hotplug, CPU hotplug). */
 #define GED_EVENT_POWER_BUTTON (1u << 0)
+/* PCI hotplug (devices/pci/pcihp.h): _EVT calls \_SB_.PCI0.PCNT, which
+ * reads the controller's slots-up/slots-down bitmaps and notifies the
+ * slots. Only emitted with params.pci_hotplug. */
+#define GED_EVENT_PCI_HOTPLUG (1u << 1)
 
 struct mv_ged_params {
 	struct mv_irq irq;
 	unsigned int gsi;   /* LAYOUT_IRQ_GED on the PC */
+	bool pci_hotplug;   /* the DSDT has \_SB_.PCI0.PCNT (pcihp__dsdt_hook) */
 };
 
 struct mv_ged;

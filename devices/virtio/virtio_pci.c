@@ -121,7 +121,11 @@ static bool features_ok(const struct mv_virtio_pci *vp)
 
 static void set_status(struct mv_virtio_pci *vp, uint8_t v)
 {
+	bool was_ok = vp->status & VIRTIO_STATUS_DRIVER_OK;
+
 	if (!v) {
+		if (vp->p.ops->reset)
+			vp->p.ops->reset(vp);
 		reset(vp);
 		return;
 	}
@@ -130,6 +134,20 @@ static void set_status(struct mv_virtio_pci *vp, uint8_t v)
 		v &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 	}
 	vp->status = v | (vp->status & VIRTIO_STATUS_NEEDS_RESET);
+	if (!was_ok && (v & VIRTIO_STATUS_DRIVER_OK) && (v & VIRTIO_STATUS_FEATURES_OK) &&
+	    !(vp->status & VIRTIO_STATUS_NEEDS_RESET) && vp->p.ops->driver_ok)
+		vp->p.ops->driver_ok(vp);
+	if (vp->status_hook)
+		vp->status_hook(vp->status_opaque, vp->status);
+}
+
+void virtio_pci__set_status_hook(struct mv_virtio_pci *vp, void (*hook)(void *opaque, uint8_t status),
+				 void *opaque)
+{
+	pthread_mutex_lock(&vp->lock);
+	vp->status_hook = hook;
+	vp->status_opaque = opaque;
+	pthread_mutex_unlock(&vp->lock);
 }
 
 /* ---- common configuration ---------------------------------------------------- */
@@ -424,6 +442,8 @@ static void info(struct mv_pci_dev *dev, struct mv_pci_info *out)
 	out->requests = atomic_load(&vp->requests);
 	out->bytes = atomic_load(&vp->bytes);
 	out->errors = atomic_load(&vp->errors);
+	if (vp->p.ops->info)
+		vp->p.ops->info(vp, out);
 }
 
 static const struct mv_pci_dev_ops pci_ops = {
@@ -433,20 +453,78 @@ static const struct mv_pci_dev_ops pci_ops = {
 
 /* ---- I/O thread -------------------------------------------------------------- */
 
+static bool external(const struct mv_virtio_pci *vp, unsigned int q)
+{
+	return q < 64 && (vp->p.external_queues >> q & 1);
+}
+
 void virtio_pci__process(struct mv_virtio_pci *vp, unsigned int q)
 {
 	pthread_mutex_lock(&vp->lock);
-	if (q < vp->p.nqueues && vp->q[q].vq.ready && (vp->status & VIRTIO_STATUS_DRIVER_OK) &&
+	if (q < vp->p.nqueues && !external(vp, q) && vp->q[q].vq.ready && (vp->status & VIRTIO_STATUS_DRIVER_OK) &&
 	    !(vp->status & VIRTIO_STATUS_NEEDS_RESET))
 		vp->p.ops->queue_notify(vp, q);
 	pthread_mutex_unlock(&vp->lock);
 }
 
+void virtio_pci__process_fd(struct mv_virtio_pci *vp, short revents)
+{
+	pthread_mutex_lock(&vp->lock);
+	if (vp->p.ops->fd_ready)
+		vp->p.ops->fd_ready(vp, revents);
+	pthread_mutex_unlock(&vp->lock);
+}
+
+void virtio_pci__watch(struct mv_virtio_pci *vp, short events)
+{
+	short old = atomic_exchange(&vp->watch_events, events);
+
+	if (old != events && vp->wake_efd >= 0 && vp->thread_started && !pthread_equal(pthread_self(), vp->thread) &&
+	    eventfd_write(vp->wake_efd, 1) < 0)
+		pr_warn_errno(errno, "%s: waking the I/O thread", vp->pci.name);
+}
+
+int virtio_pci__queue_efd(const struct mv_virtio_pci *vp, unsigned int q)
+{
+	return q < vp->p.nqueues ? vp->q[q].efd : -1;
+}
+
+int virtio_pci__call_efd(const struct mv_virtio_pci *vp, unsigned int q)
+{
+	if (q >= vp->p.nqueues || vp->q[q].msix_vector == VIRTIO_NO_VECTOR || !msix__enabled(vp->msix))
+		return -1;
+	return msix__eventfd(vp->msix, vp->q[q].msix_vector);
+}
+
+/* The poll set: stop, wake, the watched fd (if watched), then the queues
+ * served here; qidx[i] is the queue of fds[i] (-1: not a queue). */
+static unsigned int poll_set(struct mv_virtio_pci *vp, struct pollfd *fds, int *qidx)
+{
+	short ev = atomic_load(&vp->watch_events);
+	unsigned int n = 0;
+
+	fds[n] = (struct pollfd){ .fd = vp->stop_efd, .events = POLLIN };
+	qidx[n++] = -1;
+	fds[n] = (struct pollfd){ .fd = vp->wake_efd, .events = POLLIN };
+	qidx[n++] = -1;
+	if (ev && vp->p.ops->fd_ready) {
+		fds[n] = (struct pollfd){ .fd = vp->p.watch_fd, .events = ev };
+		qidx[n++] = -2;
+	}
+	for (unsigned int i = 0; i < vp->p.nqueues; i++) {
+		if (external(vp, i))
+			continue;
+		fds[n] = (struct pollfd){ .fd = vp->q[i].efd, .events = POLLIN };
+		qidx[n++] = (int)i;
+	}
+	return n;
+}
+
 static void *io_thread(void *arg)
 {
 	struct mv_virtio_pci *vp = arg;
-	struct pollfd fds[1 + VIRTIO_PCI_MAX_QUEUES];
-	unsigned int n = vp->p.nqueues;
+	struct pollfd fds[3 + VIRTIO_PCI_MAX_QUEUES];
+	int qidx[3 + VIRTIO_PCI_MAX_QUEUES];
 	struct mv_err err = { "" };
 	char name[16];
 	eventfd_t v;
@@ -458,11 +536,10 @@ static void *io_thread(void *arg)
 		return NULL;
 	}
 
-	fds[0] = (struct pollfd){ .fd = vp->stop_efd, .events = POLLIN };
-	for (unsigned int i = 0; i < n; i++)
-		fds[1 + i] = (struct pollfd){ .fd = vp->q[i].efd, .events = POLLIN };
 	for (;;) {
-		if (poll(fds, 1 + n, -1) < 0) {
+		unsigned int n = poll_set(vp, fds, qidx);
+
+		if (poll(fds, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_warn_errno(errno, "%s: poll", vp->pci.name);
@@ -470,9 +547,14 @@ static void *io_thread(void *arg)
 		}
 		if (fds[0].revents)
 			return NULL;
-		for (unsigned int i = 0; i < n; i++)
-			if ((fds[1 + i].revents & POLLIN) && eventfd_read(vp->q[i].efd, &v) == 0)
-				virtio_pci__process(vp, i);
+		if (fds[1].revents)
+			(void)eventfd_read(vp->wake_efd, &v);
+		for (unsigned int i = 2; i < n; i++) {
+			if (qidx[i] == -2 && fds[i].revents)
+				virtio_pci__process_fd(vp, fds[i].revents);
+			else if (qidx[i] >= 0 && (fds[i].revents & POLLIN) && eventfd_read(fds[i].fd, &v) == 0)
+				virtio_pci__process(vp, (unsigned int)qidx[i]);
+		}
 	}
 }
 
@@ -568,6 +650,9 @@ static int create_eventfds(struct mv_virtio_pci *vp, struct mv_err *err)
 	vp->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vp->stop_efd < 0)
 		return err__set(err, -errno, "%s: eventfd: %s", vp->p.type, strerror(errno));
+	vp->wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vp->wake_efd < 0)
+		return err__set(err, -errno, "%s: eventfd: %s", vp->p.type, strerror(errno));
 	for (unsigned int i = 0; i < vp->p.nqueues; i++) {
 		vp->q[i].efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (vp->q[i].efd < 0)
@@ -588,7 +673,7 @@ int virtio_pci__create(const struct mv_virtio_params *p, struct mv_virtio_pci **
 		return err__set(err, -ENOMEM, "out of memory for %s", p->type);
 	vp->p = *p;
 	vp->slot = -1;
-	vp->stop_efd = -1;
+	vp->stop_efd = vp->wake_efd = -1;
 	for (unsigned int i = 0; i < VIRTIO_PCI_MAX_QUEUES; i++)
 		vp->q[i].efd = -1;
 	vp->device_features = p->features | (1ULL << VIRTIO_F_VERSION_1) | RING_FEATURES;
@@ -629,6 +714,8 @@ void virtio_pci__destroy(struct mv_virtio_pci *vp)
 			close(vp->q[i].efd);
 	if (vp->stop_efd >= 0)
 		close(vp->stop_efd);
+	if (vp->wake_efd >= 0)
+		close(vp->wake_efd);
 	pthread_mutex_destroy(&vp->lock);
 	free(vp);
 }

@@ -31,6 +31,20 @@
  * queue_notify with the device lock held: no device work on vCPU threads,
  * none on the loop thread.
  *
+ * Extra fd watch: a device with a host-side source (a tap) gives its fd
+ * as p->watch_fd with ops->fd_ready; the I/O thread polls it for the
+ * events set by virtio_pci__watch (none at first) and calls fd_ready
+ * with the device lock held. The device turns the watch off when it
+ * cannot take more (no guest buffers: backpressure, no busy loop) and on
+ * again when the guest posts buffers (its queue_notify).
+ *
+ * External queues (vhost): bit q of p->external_queues hands queue q's
+ * kick eventfd (virtio_pci__queue_efd, the ioeventfd KVM writes) to
+ * someone else: the I/O thread never polls or reads it, and
+ * queue_notify never runs for it. Interrupts then come from writes to
+ * the MSI-X vector's eventfd (virtio_pci__call_efd). ops->driver_ok and
+ * ops->reset tell the device when to start and stop that someone.
+ *
  * Threads: BAR accesses on vCPU threads and the device's I/O thread take
  * the device lock; counters are atomic. */
 #ifndef MV_DEVICES_VIRTIO_VIRTIO_PCI_H
@@ -115,6 +129,16 @@ struct mv_virtio_ops {
 	 * config_size, len 1-8, inside it). */
 	void (*config_read)(struct mv_virtio_pci *vp, uint32_t off, void *data, uint32_t len);
 	void (*config_write)(struct mv_virtio_pci *vp, uint32_t off, const void *data, uint32_t len);
+	/* Optional, device lock held (vCPU thread): the driver set
+	 * DRIVER_OK (features and queues are final). */
+	void (*driver_ok)(struct mv_virtio_pci *vp);
+	/* Optional, device lock held (vCPU thread): the driver reset the
+	 * device (wrote 0 to device_status); called before the queues reset. */
+	void (*reset)(struct mv_virtio_pci *vp);
+	/* With watch_fd, I/O thread, device lock held: watch_fd has revents. */
+	void (*fd_ready)(struct mv_virtio_pci *vp, short revents);
+	/* Optional, any thread, no lock: more counters for vm:info(). */
+	void (*info)(struct mv_virtio_pci *vp, struct mv_pci_info *out);
 };
 
 struct mv_virtio_params {
@@ -133,6 +157,8 @@ struct mv_virtio_params {
 	struct mv_msi_router router_for_tests; /* MSI-X router when host is NULL */
 	int vm_fd;                   /* KVM_IOEVENTFD; -1: none (tests) */
 	bool no_thread;              /* tests: kicks wait for virtio_pci__process */
+	int watch_fd;                /* with ops->fd_ready: an extra fd to poll */
+	uint64_t external_queues;    /* bit q: queue q is served elsewhere (vhost) */
 };
 
 struct mv_virtio_queue {
@@ -161,9 +187,13 @@ struct mv_virtio_pci {
 	bool needs_reset_logged;
 	struct mv_virtio_queue q[VIRTIO_PCI_MAX_QUEUES];
 	int stop_efd;
+	int wake_efd;                /* the poll set changed (virtio_pci__watch) */
+	_Atomic short watch_events;  /* what the I/O thread polls watch_fd for */
 	pthread_t thread;
 	bool thread_started;
 	int slot;                    /* PCI slot, -1 when not plugged */
+	void (*status_hook)(void *opaque, uint8_t status); /* virtio_pci__set_status_hook */
+	void *status_opaque;
 	atomic_uint_fast64_t requests, bytes, errors;
 };
 
@@ -200,6 +230,20 @@ void virtio_pci__config_changed(struct mv_virtio_pci *vp);
 /* Any thread, no lock: queue q's queue_notify runs on the I/O thread, as
  * after a guest kick (device-side work, e.g. host input to deliver). */
 void virtio_pci__kick(struct mv_virtio_pci *vp, unsigned int q);
+/* Any thread: the I/O thread polls p->watch_fd for `events` from now on
+ * (0: not at all). */
+void virtio_pci__watch(struct mv_virtio_pci *vp, short events);
+/* Queue q's kick eventfd (KVM's ioeventfd), and the eventfd of the MSI-X
+ * vector the driver gave queue q (-1 when MSI-X is off or no vector):
+ * vhost's kick and call. Device lock held. */
+int virtio_pci__queue_efd(const struct mv_virtio_pci *vp, unsigned int q);
+int virtio_pci__call_efd(const struct mv_virtio_pci *vp, unsigned int q);
+/* Any thread: hook(opaque, status) runs (on the vCPU thread, device lock
+ * held: it must only hand the value over) after each nonzero driver write of
+ * device_status; NULL removes it. PCI hotplug uses it to
+ * see DRIVER_OK. */
+void virtio_pci__set_status_hook(struct mv_virtio_pci *vp, void (*hook)(void *opaque, uint8_t status),
+				 void *opaque);
 /* Counts one request of `bytes` bytes, or one error. */
 void virtio_pci__count(struct mv_virtio_pci *vp, uint64_t bytes, bool error);
 
@@ -207,5 +251,7 @@ void virtio_pci__count(struct mv_virtio_pci *vp, uint64_t bytes, bool error);
  * of the I/O thread over queue q (as if its eventfd fired). */
 void virtio_pci__bar_access(struct mv_virtio_pci *vp, uint64_t off, void *data, uint32_t len, bool is_write);
 void virtio_pci__process(struct mv_virtio_pci *vp, unsigned int q);
+/* For tests: one I/O thread pass over watch_fd (as if poll said revents). */
+void virtio_pci__process_fd(struct mv_virtio_pci *vp, short revents);
 
 #endif

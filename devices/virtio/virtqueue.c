@@ -196,6 +196,25 @@ void virtq__push(struct mv_virtq *q, uint16_t head, uint32_t len)
 	__atomic_store_n(&q->used[1], q->used_idx, __ATOMIC_RELEASE);
 }
 
+void virtq__push_n(struct mv_virtq *q, const struct virtq_used_elem *e, unsigned int n)
+{
+	if (!q->ready || !n)
+		return;
+	for (unsigned int i = 0; i < n; i++) {
+		struct virtq_used_elem *u = used_elem(q, (uint16_t)(q->used_idx + i));
+
+		__atomic_store_n(&u->id, e[i].id, __ATOMIC_RELAXED);
+		__atomic_store_n(&u->len, e[i].len, __ATOMIC_RELAXED);
+	}
+	q->used_idx = (uint16_t)(q->used_idx + n);
+	__atomic_store_n(&q->used[1], q->used_idx, __ATOMIC_RELEASE);
+}
+
+void virtq__unpop(struct mv_virtq *q, uint16_t n)
+{
+	q->last_avail = (uint16_t)(q->last_avail - n);
+}
+
 /* 2.7.10: whether new_idx passed event since old. */
 static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 {

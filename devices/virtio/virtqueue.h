@@ -92,6 +92,14 @@ void virtq__reset(struct mv_virtq *q);
 int virtq__pop(struct mv_virtq *q, struct mv_virtq_req *req) MV_MUST_CHECK;
 /* Returns the chain `head` as used with `len` bytes written into it. */
 void virtq__push(struct mv_virtq *q, uint16_t head, uint32_t len);
+/* Returns n chains at once: their used elements are written first and
+ * the used index moves once, so the driver sees all of them or none (a
+ * virtio-net packet over several mergeable receive buffers). */
+void virtq__push_n(struct mv_virtq *q, const struct virtq_used_elem *e, unsigned int n);
+/* Gives the last n chains taken by virtq__pop back to the available ring
+ * (they are taken again, unchanged, by the next pops); n is at most the
+ * number popped since the last push. */
+void virtq__unpop(struct mv_virtq *q, uint16_t n);
 /* After pushes: whether the driver wants an interrupt now (used_event with
  * EVENT_IDX, else the avail ring's NO_INTERRUPT flag). Records the
  * interrupt as sent when true. */

@@ -4,6 +4,7 @@ return function(core)
   local config = require "moonvisor.config"
   local task = require "moonvisor.task"(core)
   local Console = require "moonvisor.console"(core, task)
+  local memory -- lua/lib/memory.lua, loaded once VM exists (below)
 
   local mv = {
     version = core.version,
@@ -15,7 +16,8 @@ return function(core)
   local by_handle = setmetatable({}, { __mode = "k" })
   local created = {}  -- VMs not destroyed, in creation order (mv.vms)
   local EVENTS = { started = true, stopped = true, paused = true, resumed = true,
-                   reset = true, console = true, hvc = true, panic = true }
+                   reset = true, console = true, hvc = true, panic = true,
+                   device_added = true, device_removed = true, memory_pressure = true }
 
   local function check(vm, level)
     if getmetatable(vm) ~= VM then
@@ -26,7 +28,7 @@ return function(core)
   end
 
   local function check_event(event, level, vm)
-    if type(event) ~= "string" or not EVENTS[event] then
+    if type(event) ~= "string" or not (EVENTS[event] or event:match("^plugin:[%w_%-]+$")) then
       local names = {}
       for k in pairs(EVENTS) do names[#names + 1] = k end
       table.sort(names)
@@ -37,15 +39,20 @@ return function(core)
     end
   end
 
+  local attach_plugins -- lua/lib/plugin.lua: mv.vm{ devices = ... }
+
   --- mv.vm{...}: validates the whole table, then creates the VM (not started).
   function mv.vm(t)
     local cfg, err = config.validate(t, core)
     if not cfg then error(err, 2) end
     local handle, cerr = core.vm_new(cfg)
     if not handle then error(cerr, 2) end
-    local vm = setmetatable({ name = cfg.name, _handle = handle, _subs = {} }, VM)
+    local pok, perr = attach_plugins(handle, cfg)
+    if not pok then core.vm_destroy(handle) error(perr, 2) end
+    local vm = setmetatable({ name = cfg.name, _handle = handle, _subs = {}, _cfg = cfg }, VM)
     vm.console = Console.new(vm, handle)
     if cfg.virtio_console then vm.hvc = Console.new(vm, handle, "hvc") end
+    memory.attach(vm, cfg)
     by_handle[handle] = vm
     created[#created + 1] = vm
     return vm
@@ -91,7 +98,9 @@ return function(core)
     -- own counters (requests, bytes, errors)
     for _, p in ipairs(core.vm_pci_devices(h)) do
       local d = { id = p.id, type = p.type, pci = p.pci, vendor = p.vendor, device = p.device,
-                  requests = p.requests, bytes = p.bytes, errors = p.errors, resources = {} }
+                  requests = p.requests, bytes = p.bytes, errors = p.errors, resources = {},
+                  rx_packets = p.rx_packets, rx_bytes = p.rx_bytes, tx_packets = p.tx_packets,
+                  tx_bytes = p.tx_bytes }
       for _, b in ipairs(p.bars) do
         d.resources[#d.resources + 1] = { bus = b.bus, base = b.base, size = b.size, mapped = b.mapped }
       end
@@ -156,6 +165,10 @@ return function(core)
     return nil, string.format("guest did not power off within %g s: killed", timeout)
   end
 
+  local hotplug = require "moonvisor.hotplug"(core, task, VM, check, config)
+  attach_plugins = require "moonvisor.plugin"(core, mv, VM, check, function(h) return by_handle[h] end, hotplug)
+  memory = require "moonvisor.memory"(core, task, mv, VM, check)
+
   local function call_handler(vm, event, sub, arg)
     local ok, r = xpcall(sub.fn, debug.traceback, arg)
     if not ok then
@@ -168,6 +181,8 @@ return function(core)
   core.set_dispatch(function(handle, event, ev)
     local vm = by_handle[handle]
     if not vm then return true end
+    memory.on_event(vm, event) -- resize waiters, memory_pressure (lua/lib/memory.lua)
+    mv.api._on_vm_event(vm, event, ev) -- --event-monitor (lua/lib/restapi.lua)
     if event == "console" then vm.console:_line(ev.line)
     elseif event == "hvc" then vm.hvc:_line(ev.line)
     elseif event == "console_data" then vm.console:_data() return true
@@ -215,7 +230,7 @@ return function(core)
   --- waits on a timer.
   function mv.run()
     if task.current() then error("mv.run() cannot be called from a task", 2) end
-    while core.count_active() > 0 or task.busy() do core.run_once() end
+    while core.count_active() > 0 or task.busy() or core.api_listening() do core.run_once() end
   end
 
   --- Used by the moonvisor binary: runs the script's chunk as the main task,
@@ -227,7 +242,7 @@ return function(core)
     -- seccomp (--seccomp): the loop's filter goes on once the top level
     -- has ended or waits for the first time (lua/sandbox.c)
     main.after_first_step = core.sandbox
-    while main.status == "running" or core.count_active() > 0 or task.busy() do
+    while main.status == "running" or core.count_active() > 0 or task.busy() or core.api_listening() do
       core.run_once()
       if main.status == "failed" then
         for _, vm in pairs(by_handle) do
@@ -247,6 +262,8 @@ return function(core)
   mv.log_level = core.set_log_level
   mv._exit_status = core.exit_status
   mv._VM = VM
+  mv.api = require "moonvisor.restapi"(core, mv, task) -- the REST API (mv.api.listen)
+  mv.json = { encode = core.json_encode, decode = core.json_decode, null = core.json_null, array = core.json_array }
 
   return mv
 end

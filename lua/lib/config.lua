@@ -3,6 +3,7 @@
 -- nil, message. Messages name the field, the value and what was expected;
 -- the caller raises them at the user's line.
 local M = {}
+local memconfig = require "moonvisor.memconfig"
 
 local MAX_CPUS = 254        -- xAPIC IDs in the MADT
 local MIN_MEMORY = 16 * 1024 * 1024
@@ -78,7 +79,7 @@ end
 local function validate_memory(v, out, core)
   local size = v
   if type(v) == "table" then
-    local ok, err = check_keys(v, { "size", "hugepages", "shared" }, "memory")
+    local ok, err = check_keys(v, { "size", "hugepages", "shared", "hotplug", "block" }, "memory")
     if not ok then return nil, err end
     for _, k in ipairs { "hugepages", "shared" } do
       ok, err = check_type(v, k, "boolean", "memory")
@@ -94,6 +95,10 @@ local function validate_memory(v, out, core)
     return nil, string.format("memory = %s is too small (at least 16M)", describe(size))
   end
   out.memory = n
+  if type(v) == "table" then
+    return memconfig.hotplug(v, out, function(x, field) return M.size(x, field, core) end)
+  end
+  out.hotplug, out.hotplug_block = 0, 0
   return true
 end
 
@@ -202,18 +207,20 @@ local function validate_boot(t, out, core)
     out.initrd = t.initrd
   end
   out.cmdline = t.cmdline or "console=ttyS0"
+  out.cmdline = memconfig.cmdline(out.cmdline, out)
   if info.cmdline_size and info.cmdline_size > 0 and #out.cmdline > info.cmdline_size then
     return nil, string.format("cmdline is %d bytes, the kernel accepts at most %d", #out.cmdline, info.cmdline_size)
   end
   return true
 end
 
-local MAX_DISKS = 16        -- core/vm.h MV_MAX_DISKS
+local MAX_DISKS = 31        -- core/vm.h MV_MAX_DISKS
 local DISK_FIELDS = { "id", "path", "readonly", "serial", "direct" }
 
--- one entry of disks = { ... }: { id, path, readonly, serial, direct }
-local function validate_disk(d, i, ids)
-  local where = string.format("disks[%d]", i)
+-- one disk: { id, path, readonly, serial, direct } (mv.vm{}'s disks[i] and
+-- vm:add_device{type = "disk"}); `where` names it in messages; an absent id
+-- stays absent (the caller picks one)
+local function validate_disk(d, where)
   if type(d) ~= "table" then
     return nil, string.format("%s must be a table { path = ..., id = ... }, got %s", where, type(d))
   end
@@ -228,9 +235,9 @@ local function validate_disk(d, i, ids)
     if not ok then return nil, err end
   end
   if d.path == nil or d.path == "" then return nil, where .. ": path is required (a raw image file)" end
-  local id = d.id or ("disk" .. (i - 1))
-  if id == "" or #id > 63 then return nil, string.format("%s: id = %s must be 1 to 63 characters", where, describe(id)) end
-  if ids[id] then return nil, string.format("%s: id = %s is already used by disks[%d]", where, describe(id), ids[id]) end
+  if d.id ~= nil and (d.id == "" or #d.id > 63) then
+    return nil, string.format("%s: id = %s must be 1 to 63 characters", where, describe(d.id))
+  end
   if d.serial and #d.serial > 20 then
     return nil, string.format("%s: serial = %s is longer than 20 bytes", where, describe(d.serial))
   end
@@ -239,8 +246,7 @@ local function validate_disk(d, i, ids)
   local _, rerr = f:read(1) -- a directory opens, and fails here
   f:close()
   if rerr then return nil, string.format("%s: path: %s: %s", where, d.path, rerr) end
-  ids[id] = i
-  return { id = id, path = d.path, serial = d.serial, readonly = d.readonly or false, direct = d.direct or false }
+  return { id = d.id, path = d.path, serial = d.serial, readonly = d.readonly or false, direct = d.direct or false }
 end
 
 local function validate_disks(v, out)
@@ -257,8 +263,14 @@ local function validate_disks(v, out)
   if #v > MAX_DISKS then return nil, string.format("disks: %d disks, at most %d", #v, MAX_DISKS) end
   local ids, paths = {}, {}
   for i = 1, #v do
-    local disk, err = validate_disk(v[i], i, ids)
+    local where = string.format("disks[%d]", i)
+    local disk, err = validate_disk(v[i], where)
     if not disk then return nil, err end
+    disk.id = disk.id or ("disk" .. (i - 1))
+    if ids[disk.id] then
+      return nil, string.format("%s: id = %s is already used by disks[%d]", where, describe(disk.id), ids[disk.id])
+    end
+    ids[disk.id] = i
     if paths[disk.path] then
       return nil, string.format("disks[%d]: path %s is already disks[%d]'s image", i, describe(disk.path), paths[disk.path])
     end
@@ -268,7 +280,60 @@ local function validate_disks(v, out)
   return true
 end
 
-M.fields = { "name", "cpus", "memory", "kernel", "initrd", "cmdline", "kernel_unpack", "serial", "console", "rng", "disks" }
+-- Devices vm:add_device{...} accepts: kind -> validator(spec, where)
+-- returning the normalized table for the C core (lua/l_vm_hotplug.c reads
+-- it) or nil, message. A new kind is one more entry here, in
+-- core/hotplug_kinds.c and in lua/l_vm_hotplug.c's readers.
+-- validator(spec, where, ctx): ctx.vm_name is the VM's name.
+M.device_kinds = {
+  disk = validate_disk,
+  net = function(d, where, ctx)
+    return require("moonvisor.net_config").validate_one(d, where, { check_keys = check_keys, vm_name = ctx.vm_name })
+  end,
+}
+
+-- The kind of a device spec: spec.type, or "plugin" for { plugin = ... }.
+function M.device_kind(spec)
+  if type(spec) ~= "table" then return nil end
+  if spec.type ~= nil then return spec.type end
+  if spec.plugin ~= nil then return "plugin" end
+  return nil
+end
+
+-- vm:add_device's spec: kind, normalized table | nil, message. `type`
+-- names the kind; the rest is what mv.vm{} accepts for one such device.
+function M.validate_device(spec, where, ctx)
+  if type(spec) ~= "table" then
+    return nil, string.format("%s expects a table, got %s", where, type(spec))
+  end
+  local names = {}
+  for k in pairs(M.device_kinds) do names[#names + 1] = k end
+  table.sort(names)
+  local kind = M.device_kind(spec)
+  if kind == nil then
+    return nil, string.format("%s: type is required (one of: %s)", where, table.concat(names, ", "))
+  end
+  local validate = M.device_kinds[kind]
+  if not validate then
+    return nil, string.format("%s: type = %s is not a device kind (one of: %s)", where, describe(kind),
+      table.concat(names, ", "))
+  end
+  local d = {}
+  for k, v in pairs(spec) do if k ~= "type" then d[k] = v end end
+  local out, err = validate(d, where, ctx or {})
+  if not out then return nil, err end
+  return kind, out
+end
+
+M.fields = { "name", "cpus", "memory", "kernel", "initrd", "cmdline", "kernel_unpack", "serial", "console", "rng", "disks", "nets", "jail", "balloon", "devices" }
+
+-- jail = { ... }: lua/lib/jail_config.lua
+local function validate_jail(v, out, core)
+  if v == nil then return true end
+  local jail, err = require("moonvisor.jail_config").validate(v, { size = M.size, check_keys = check_keys, core = core })
+  out.jail = jail
+  return jail ~= nil, err
+end
 
 local counter = 0
 
@@ -296,6 +361,12 @@ function M.validate(t, core)
   if ok then ok, err = validate_console(t.console, out) end
   if ok then ok, err = validate_boot(t, out, core) end
   if ok then ok, err = validate_disks(t.disks, out) end
+  if ok then ok, err = memconfig.balloon(t.balloon, out, M.suggest) end
+  if ok then
+    ok, err = require("moonvisor.net_config").validate(t.nets, out, { check_keys = check_keys, vm_name = out.name })
+  end
+  if ok then ok, err = validate_jail(t.jail, out, core) end
+  if ok then ok, err = require("moonvisor.plugin_config").validate(t.devices, out, core) end
   if not ok then return nil, err end
   return out
 end

@@ -258,8 +258,8 @@ describe("mv.vm configuration", function()
       err { { path = "/nonexistent/disk.img", readonly = true } }, 1, true)
     assert.matches("disks[1]: path: /tmp: Is a directory", err { { path = "/tmp", readonly = true } }, 1, true)
     local many = {}
-    for i = 1, 17 do many[i] = { path = img, id = "d" .. i } end
-    assert.matches("disks: 17 disks, at most 16", err(many), 1, true)
+    for i = 1, 32 do many[i] = { path = img, id = "d" .. i } end
+    assert.matches("disks: 32 disks, at most 31", err(many), 1, true)
     -- blamed on the caller's line
     local line = debug.getinfo(1, "l").currentline
     local ok, e2 = pcall(function() mv.vm(cfg { disks = { { path = img, sreial = "x" } } }) end)

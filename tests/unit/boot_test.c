@@ -614,6 +614,29 @@ static void test_e820_5g(void **state)
 	assert_e820(&e[4], 4 * GiB, 2 * GiB, MV_E820_RAM);
 }
 
+/* virtio-mem's hotplug region is guest memory but never RAM in e820; it
+ * sits above 4 GiB (128 MiB aligned) and the PCI 64-bit window above it. */
+static void test_e820_skips_hotplug(void **state)
+{
+	struct mv_e820_entry e[MV_E820_MAX];
+	struct mv_guestmem mem;
+	struct mv_err err;
+	uint64_t hp = layout__hotplug_start(256 * MiB);
+
+	assert_int_equal(hp, 4 * GiB);
+	assert_int_equal(layout__hotplug_start(5 * GiB + 1), 5 * GiB + 128 * MiB);
+	assert_int_equal(guestmem__layout(&mem, 256 * MiB, &err), 0);
+	assert_int_equal(guestmem__map_hotplug(&mem, hp, 512 * MiB, NULL, &err), 0);
+	assert_int_equal(guestmem__map_hotplug(&mem, 128 * MiB, 128 * MiB, NULL, &err), -EINVAL); /* overlaps RAM */
+	assert_int_equal(e820__build(&mem, NULL, 0, e, MV_E820_MAX), 3);
+	assert_e820(&e[2], 1 * MiB, 255 * MiB, MV_E820_RAM);
+	assert_int_equal(mem.ram_size, 256 * MiB);
+	assert_int_equal(guestmem__end(&mem), 4 * GiB + 512 * MiB);
+	assert_int_equal(layout__pci_mmio64_start(guestmem__end(&mem)), 256 * GiB);
+	assert_int_equal(layout__pci_mmio64_start(300 * GiB), 512 * GiB);
+	guestmem__unmap(&mem);
+}
+
 static void test_e820_too_many(void **state)
 {
 	struct mv_e820_reserved res[MV_E820_MAX];
@@ -641,7 +664,7 @@ int main(void)
 		T(test_rsdp_needs_protocol_214), T(test_page_tables_and_gdt), T(test_load_elf_outside_ram),
 		T(test_load_elf_pvh), T(test_load_elf_long64),
 		cmocka_unit_test(test_e820_128m), cmocka_unit_test(test_e820_3g), cmocka_unit_test(test_e820_5g),
-		cmocka_unit_test(test_e820_too_many),
+		cmocka_unit_test(test_e820_too_many), cmocka_unit_test(test_e820_skips_hotplug),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,95 @@
+-- Plugin devices with the default guest (tests/integration/plugins_test.sh):
+--   moonvisor plugins.lua PLUGIN_DIR BAD_DIR RNG_SOURCE INITRD -- COMMAND
+-- PLUGIN_DIR holds debugport.so, watchdog.so, rngfile.so; BAD_DIR the
+-- test's bad plugins (bad_abi.so, noentry.so, initfail.so, overlap.so).
+-- Prints what happens as "plugins: ..." lines for the test to check.
+local mv = require "moonvisor"
+
+local tg = dofile((arg[0]:match("^(.*/)") or "./") .. "testguest.lua")
+local command, args = tg.command(arg)
+local pdir, bad, source, initrd = table.unpack(args)
+
+local function say(fmt, ...) io.stderr:write("\nplugins: " .. string.format(fmt, ...) .. "\n") end
+local function base(extra)
+  local t = { cpus = 1, memory = "256M", kernel = tg.kernel, initrd = initrd,
+              cmdline = tg.cmdline("reboot=t", command) }
+  for k, v in pairs(extra or {}) do t[k] = v end
+  return t
+end
+
+-- refused at mv.vm{}: nothing is created
+for _, name in ipairs { "missing", "bad_abi", "noentry", "initfail" } do
+  local ok, err = pcall(mv.vm, base { name = "bad-" .. name, devices = { { plugin = bad .. "/" .. name .. ".so" } } })
+  say("refused %s: %s", name, ok and "NOT REFUSED" or err)
+end
+do
+  local ok, err = pcall(mv.vm, base { name = "bad-opt", devices = { { plugin = pdir .. "/debugport.so", prot = 1 } } })
+  say("refused option: %s", ok and "NOT REFUSED" or err)
+end
+-- refused at start: the overlapping port range; the VM stays created
+do
+  local vm0 = mv.vm(base { name = "overlap", devices = { { plugin = bad .. "/overlap.so" } } })
+  local ok, err = vm0:start()
+  say("overlap at boot: %s; state %s", ok and "STARTED" or err, vm0:state())
+  vm0:destroy()
+end
+
+local vm = mv.vm(base {
+  name = "plugvm",
+  devices = {
+    { plugin = pdir .. "/debugport.so", id = "dbg" },
+    { plugin = pdir .. "/watchdog.so", id = "wd", action = "reset" },
+    { plugin = pdir .. "/rngfile.so", id = "hwrng", source = source },
+  },
+})
+
+local text, last_ns, boots_seen = {}, {}, 0
+vm:on("plugin:debugport", function(ev)
+  text[ev.device] = (text[ev.device] or "") .. ev.char
+  if last_ns[ev.device] and ev.time_ns < last_ns[ev.device] then say("time went backwards on %s", ev.device) end
+  last_ns[ev.device] = ev.time_ns
+  if ev.device == "dbg" and ev.char == "B" then
+    text.dbg = ""
+    boots_seen = boots_seen + 1
+    say("boot mark %d (vm boots=%d)", boots_seen, vm:info().boots)
+    if boots_seen == 2 then
+      say("after reboot: dbg count=%s", tostring(vm:device("dbg"):count()))
+      vm:kill()
+    end
+  end
+  if ev.char == "\n" then
+    say("debugport %s text=\"%s\" value=%d time_ns=%d", ev.device, (text[ev.device]:gsub("\n", "\\n")), ev.value,
+      ev.time_ns)
+    text[ev.device] = ""
+  end
+end)
+vm:on("plugin:watchdog", function(ev)
+  say("watchdog fired: action=%s timeout=%d device=%s state=%s", ev.action, ev.timeout, ev.device,
+    tostring(vm:device("wd"):state()))
+end)
+vm:on("reset", function() say("guest reset (boots=%d)", vm:info().boots) end)
+vm:on("console", function(line)
+  if line:find("starving", 1, true) then
+    say("rng bytes served=%s; wd state=%s timeout=%s", tostring(vm:device("hwrng"):bytes()),
+      tostring(vm:device("wd"):state()), tostring(vm:device("wd"):timeout()))
+  end
+end)
+vm:on("stopped", function(ev) say("stopped reason=%s boots=%d", ev.reason, vm:info().boots) end)
+
+assert(vm:start())
+-- at runtime: a port-I/O plugin device joins; a clashing one and one
+-- that needs ACPI at boot are refused; the VM runs on
+local rt, err = vm:add_device { plugin = pdir .. "/debugport.so", id = "rt", port = 0x403 }
+say("runtime add: %s", rt and ("ok " .. rt.id) or err)
+local ov, oerr = vm:add_device { plugin = bad .. "/overlap.so" }
+say("runtime overlap: %s", ov and "NOT REFUSED" or oerr)
+local wd2, werr = vm:add_device { plugin = pdir .. "/watchdog.so", id = "wd2", port = 0x450 }
+say("runtime watchdog: %s", wd2 and "NOT REFUSED" or werr)
+local leftover = false
+for _, d in ipairs(vm:info().devices) do
+  for _, r in ipairs(d.resources) do
+    if r.bus == "pio" and r.base == 0x404 then leftover = true end
+  end
+end
+say("port 0x404 after the refused overlap: %s", leftover and "STILL REGISTERED" or "free")
+for _, d in ipairs(vm:plugin_devices()) do say("device %s plugin=%s type=%s running=%s", d.id, d.plugin, d.type, tostring(d.running)) end
