@@ -51,6 +51,7 @@ local main = mv.spawn(function()
   sync("added")
   local ok, rerr = vm:remove_device("n1", { timeout = 120 })
   say("host-removed: %s %s", tostring(ok), tostring(rerr))
+  vm.console:write("ejected\n")   -- the guest waits for it before it powers off
   expect("^hp%-net%-gone$")
   sync("removed")
   expect("^hp%-done$")

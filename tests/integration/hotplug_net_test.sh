@@ -46,6 +46,11 @@ ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0
 if ping -c 3 -W 5 10.0.2.1 >/dev/null; then echo ping=ok; else echo ping=failed; fi
 wait_if absent
 echo hp-net-gone
+# acpiphp removes eth0 before it runs the slot's _EJ0: wait for the host to
+# say the eject reached it, or a quick poweroff can overtake the eject
+# (from the console: this script's stdin is the pipe it arrives through)
+while read -r ack </dev/console; do [ "$ack" = ejected ] && break; done
+echo "hp-ack $ack"
 echo hp-done
 SH
 )
@@ -102,6 +107,7 @@ expect_line "$log" '^hp-eth0 mac=52:54:00:12:34:56$' "eth0 appeared with the giv
 expect_line "$log" '^ping=ok$' "the guest pings through the hotplugged NIC"
 expect_line "$log" '^host-removed: true nil$' "remove_device returned once the guest ejected"
 expect_line "$log" '^hp-net-gone$' "eth0 is gone in the guest"
+expect_line "$log" '^hp-ack ejected$' "the guest heard of the eject before powering off"
 expect_line "$log" '^hp-done$' "guest script finished"
 expect_no_line "$log" 'hpnet: FAILED' 'hp-timeout' 'ACPI Error' 'needs reset' 'seccomp'
 finish "$log"
