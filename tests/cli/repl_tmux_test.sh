@@ -76,6 +76,7 @@ prompt_back "prompt after the script"
 type_line 'function f(x)'
 step "continuation prompt" '^>> $|^>>$'
 type_line 'return x * 2'
+wait_last "second continuation prompt" ">> " # typed ahead, "end" lands before it
 type_line 'end'
 step "multi-line input" '^>> end$'
 type_line 'f(21)'
