@@ -1,6 +1,8 @@
 #include "core/fdio.h"
 
 #include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 int fdio__write_all(int fd, const void *buf, size_t len)
@@ -19,5 +21,25 @@ int fdio__write_all(int fd, const void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int fdio__send_pending(int fd, char *buf, size_t *len)
+{
+	size_t done = 0;
+
+	while (done < *len) {
+		ssize_t n = send(fd, buf + done, *len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		done += (size_t)n;
+	}
+	memmove(buf, buf + done, *len - done);
+	*len -= done;
 	return 0;
 }

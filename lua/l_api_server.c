@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/fdio.h"
 #include "core/http.h"
 #include "core/log.h"
 #include "core/usock.h"
@@ -104,22 +105,10 @@ static void arm(struct conn *c, double seconds)
 /* Sends what it can; false if the connection was closed. */
 static bool flush(struct conn *c)
 {
-	size_t done = 0;
-
-	while (done < c->out_len) {
-		ssize_t n = send(c->fd, c->out + done, c->out_len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			conn_close(c);
-			return false;
-		}
-		done += (size_t)n;
+	if (fdio__send_pending(c->fd, c->out, &c->out_len) < 0) {
+		conn_close(c);
+		return false;
 	}
-	memmove(c->out, c->out + done, c->out_len - done);
-	c->out_len -= done;
 	if (c->out_len) {
 		if (!ev_is_active(&c->wio))
 			ev_io_start(evl(), &c->wio);

@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/fdio.h"
 #include "core/log.h"
 #include "core/usock.h"
 #include "lua/repl.h"
@@ -85,22 +86,10 @@ static void mark_dead(struct conn *c)
 
 static void flush(struct conn *c)
 {
-	size_t done = 0;
-
-	while (done < c->out_len) {
-		ssize_t n = send(c->fd, c->out + done, c->out_len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			mark_dead(c);
-			return;
-		}
-		done += (size_t)n;
+	if (fdio__send_pending(c->fd, c->out, &c->out_len) < 0) {
+		mark_dead(c);
+		return;
 	}
-	memmove(c->out, c->out + done, c->out_len - done);
-	c->out_len -= done;
 	if (c->out_len && !ev_is_active(&c->wio))
 		ev_io_start(evl(), &c->wio);
 	else if (!c->out_len && ev_is_active(&c->wio))
