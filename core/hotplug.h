@@ -24,15 +24,18 @@
  *
  * Devices given in the configuration are removable the same way; the
  * guest may also eject a slot on its own (sysfs), which is handled the
- * same. Devices no kind owns (rng, console) stay when ejected.
+ * same. Devices no kind owns (e.g. the virtio console) stay when ejected.
  *
  * Kinds: a new hotpluggable device is one more struct mv_hotplug_kind in
- * core/hotplug_kinds.c (and a reader of its Lua table in
+ * core/hotplug_kinds.c or a file of its own (core/hotplug_rng.c), listed
+ * in hotplug__kinds, its records an array of struct mv_vm_config named by
+ * HOTPLUG_LIST (and a reader of its Lua table in
  * lua/l_vm_hotplug.c, and its validator in lua/lib/config.lua). */
 #ifndef MV_CORE_HOTPLUG_H
 #define MV_CORE_HOTPLUG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/compiler.h"
 #include "core/err.h"
@@ -42,6 +45,19 @@ struct mv_machine;
 struct mv_pci_dev;
 struct mv_plugin_devcfg;
 struct mv_virtio_pci;
+
+/* Where a kind's records live in struct mv_vm_config: an array (offset,
+ * size of one record, how many it holds) and its unsigned int count. */
+struct mv_hotplug_list {
+	size_t array, size, count;
+	unsigned int max;
+};
+
+/* The list vm->cfg.arr counted by vm->cfg.n (core/vm.h). */
+#define HOTPLUG_CFG_FIELD(f) (((struct mv_vm_config *)0)->f)
+#define HOTPLUG_LIST(arr, n)                                                                       \
+	{ .array = offsetof(struct mv_vm_config, arr), .size = sizeof(HOTPLUG_CFG_FIELD(arr)[0]), \
+	  .count = offsetof(struct mv_vm_config, n), .max = ARRAY_SIZE(HOTPLUG_CFG_FIELD(arr)) }
 
 struct mv_hotplug_kind {
 	const char *name;     /* "disk": the Lua spec's type */
@@ -57,16 +73,17 @@ struct mv_hotplug_kind {
 	 * has started the device (virtio: DRIVER_OK; hotplug__watch_virtio).
 	 * Without it, the device counts as added once plugged. */
 	void (*watch)(void *dev, void *token);
-	/* vm->cfg: room for one more? Append (takes the record's strings),
-	 * remove the one with this id (frees its strings), look one up. */
+	/* Its records: an array of vm->cfg (HOTPLUG_LIST), each with its id, a
+	 * malloc'ed `char *` (may be NULL: one is chosen), at id_off. */
+	struct mv_hotplug_list list;
+	size_t id_off;
+	/* Only for records kept outside vm->cfg (the plugin kind); NULL for a
+	 * list: room for one more? Append (takes the record's strings), remove
+	 * the one with this id (frees its strings), look one up. */
 	bool (*cfg_room)(const struct mv_vm_config *vc);
 	void (*cfg_add)(struct mv_vm_config *vc, const void *cfg);
 	bool (*cfg_remove)(struct mv_vm_config *vc, const char *id);
 	bool (*cfg_has)(const struct mv_vm_config *vc, const char *id);
-	/* The id inside a config record (may be NULL: one is chosen), and
-	 * setting it (takes a malloc'ed string). */
-	const char *(*cfg_id)(const void *cfg);
-	void (*cfg_set_id)(void *cfg, char *id);
 	/* Frees a record's strings (a plug that failed). */
 	void (*cfg_free)(void *cfg);
 	/* Devices machine__create made from vm->cfg: the i-th device of this
@@ -77,6 +94,19 @@ struct mv_hotplug_kind {
 	void (*boot_forget)(struct mv_machine *m, unsigned int i);
 };
 
+/* A kind's records in vm->cfg (core/hotplug_cfg.c): room for one more?
+ * Append cfg (takes its strings); remove the one with this id (frees its
+ * strings; false if none); is there one; the i-th (NULL past the last,
+ * and always for a kind with its own cfg_room...: the plugin kind).
+ * The id of a record, and setting it (takes a malloc'ed string). */
+bool hotplug__cfg_room(const struct mv_hotplug_kind *kind, const struct mv_vm_config *vc);
+void hotplug__cfg_add(const struct mv_hotplug_kind *kind, struct mv_vm_config *vc, const void *cfg);
+bool hotplug__cfg_remove(const struct mv_hotplug_kind *kind, struct mv_vm_config *vc, const char *id);
+bool hotplug__cfg_has(const struct mv_hotplug_kind *kind, const struct mv_vm_config *vc, const char *id);
+const void *hotplug__cfg_at(const struct mv_hotplug_kind *kind, const struct mv_vm_config *vc, unsigned int i);
+const char *hotplug__cfg_id(const struct mv_hotplug_kind *kind, const void *cfg);
+void hotplug__cfg_set_id(const struct mv_hotplug_kind *kind, void *cfg, char *id);
+
 /* Any thread (it only posts to the loop): the device `token` was given to
  * kind->watch for has a working guest driver. */
 void hotplug__ready(void *token);
@@ -86,6 +116,8 @@ void hotplug__watch_virtio(struct mv_virtio_pci *vp, void *token);
 /* Plugin devices with a PCI function or virtio device (their records
  * are the struct mv_plugin_devcfg of vm->plugins). */
 extern const struct mv_hotplug_kind hotplug__plugin_kind;
+/* virtio-rng (struct mv_rng_config records, core/hotplug_rng.c). */
+extern const struct mv_hotplug_kind hotplug__rng_kind;
 
 /* The kind called `name`, NULL if none (core/hotplug_kinds.c). */
 const struct mv_hotplug_kind *hotplug__kind(const char *name);

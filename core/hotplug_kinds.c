@@ -1,5 +1,6 @@
 /* The device kinds PCI hotplug can add and remove (core/hotplug.h). A new
- * kind: its functions here and one entry in hotplug__kinds. */
+ * kind: its functions here (or in a file of its own, as core/hotplug_rng.c)
+ * and one entry in hotplug__kinds. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -44,24 +45,6 @@ static void disk_watch(void *dev, void *token)
 	hotplug__watch_virtio(virtio_blk__pci(dev), token);
 }
 
-static bool disk_cfg_room(const struct mv_vm_config *vc)
-{
-	return vc->ndisks < MV_MAX_DISKS;
-}
-
-static void disk_cfg_add(struct mv_vm_config *vc, const void *cfg)
-{
-	vc->disks[vc->ndisks++] = *(const struct mv_disk_config *)cfg;
-}
-
-static int disk_index(const struct mv_vm_config *vc, const char *id)
-{
-	for (unsigned int i = 0; i < vc->ndisks; i++)
-		if (vc->disks[i].id && strcmp(vc->disks[i].id, id) == 0)
-			return (int)i;
-	return -1;
-}
-
 static void disk_cfg_free(void *cfg)
 {
 	struct mv_disk_config *d = cfg;
@@ -72,44 +55,14 @@ static void disk_cfg_free(void *cfg)
 	memset(d, 0, sizeof(*d));
 }
 
-static bool disk_cfg_remove(struct mv_vm_config *vc, const char *id)
-{
-	int i = disk_index(vc, id);
-
-	if (i < 0)
-		return false;
-	disk_cfg_free(&vc->disks[i]);
-	memmove(&vc->disks[i], &vc->disks[i + 1], (vc->ndisks - (unsigned int)i - 1) * sizeof(vc->disks[0]));
-	vc->ndisks--;
-	memset(&vc->disks[vc->ndisks], 0, sizeof(vc->disks[0]));
-	return true;
-}
-
-static bool disk_cfg_has(const struct mv_vm_config *vc, const char *id)
-{
-	return disk_index(vc, id) >= 0;
-}
-
-static const char *disk_cfg_id(const void *cfg)
-{
-	return ((const struct mv_disk_config *)cfg)->id;
-}
-
-static void disk_cfg_set_id(void *cfg, char *id)
-{
-	struct mv_disk_config *d = cfg;
-
-	free(d->id);
-	d->id = id;
-}
+static const struct mv_hotplug_kind disk_kind;
 
 static void *disk_boot_device(struct mv_machine *m, unsigned int i, const char **id)
 {
-	*id = NULL;
-	if (i >= m->vm->cfg.ndisks || i >= MV_MAX_DISKS)
-		return NULL;
-	*id = m->vm->cfg.disks[i].id;
-	return m->disks[i];
+	const struct mv_disk_config *c = hotplug__cfg_at(&disk_kind, &m->vm->cfg, i);
+
+	*id = c ? c->id : NULL;
+	return c ? m->disks[i] : NULL;
 }
 
 static void disk_boot_forget(struct mv_machine *m, unsigned int i)
@@ -119,8 +72,7 @@ static void disk_boot_forget(struct mv_machine *m, unsigned int i)
 
 static const struct mv_hotplug_kind disk_kind = {
 	.name = "disk", .create = disk_create, .destroy = disk_destroy, .pci = disk_pci, .watch = disk_watch,
-	.cfg_room = disk_cfg_room, .cfg_add = disk_cfg_add, .cfg_remove = disk_cfg_remove, .cfg_has = disk_cfg_has,
-	.cfg_id = disk_cfg_id, .cfg_set_id = disk_cfg_set_id, .cfg_free = disk_cfg_free,
+	.list = HOTPLUG_LIST(disks, ndisks), .id_off = offsetof(struct mv_disk_config, id), .cfg_free = disk_cfg_free,
 	.boot_device = disk_boot_device, .boot_forget = disk_boot_forget,
 };
 
@@ -157,24 +109,6 @@ static void net_watch(void *dev, void *token)
 	hotplug__watch_virtio(virtio_net__pci(dev), token);
 }
 
-static bool net_cfg_room(const struct mv_vm_config *vc)
-{
-	return vc->nnets < MV_MAX_NETS;
-}
-
-static void net_cfg_add(struct mv_vm_config *vc, const void *cfg)
-{
-	vc->nets[vc->nnets++] = *(const struct mv_net_config *)cfg;
-}
-
-static int net_index(const struct mv_vm_config *vc, const char *id)
-{
-	for (unsigned int i = 0; i < vc->nnets; i++)
-		if (vc->nets[i].id && strcmp(vc->nets[i].id, id) == 0)
-			return (int)i;
-	return -1;
-}
-
 static void net_cfg_free(void *cfg)
 {
 	struct mv_net_config *n = cfg;
@@ -184,44 +118,14 @@ static void net_cfg_free(void *cfg)
 	memset(n, 0, sizeof(*n));
 }
 
-static bool net_cfg_remove(struct mv_vm_config *vc, const char *id)
-{
-	int i = net_index(vc, id);
-
-	if (i < 0)
-		return false;
-	net_cfg_free(&vc->nets[i]);
-	memmove(&vc->nets[i], &vc->nets[i + 1], (vc->nnets - (unsigned int)i - 1) * sizeof(vc->nets[0]));
-	vc->nnets--;
-	memset(&vc->nets[vc->nnets], 0, sizeof(vc->nets[0]));
-	return true;
-}
-
-static bool net_cfg_has(const struct mv_vm_config *vc, const char *id)
-{
-	return net_index(vc, id) >= 0;
-}
-
-static const char *net_cfg_id(const void *cfg)
-{
-	return ((const struct mv_net_config *)cfg)->id;
-}
-
-static void net_cfg_set_id(void *cfg, char *id)
-{
-	struct mv_net_config *n = cfg;
-
-	free(n->id);
-	n->id = id;
-}
+static const struct mv_hotplug_kind net_kind;
 
 static void *net_boot_device(struct mv_machine *m, unsigned int i, const char **id)
 {
-	*id = NULL;
-	if (i >= m->vm->cfg.nnets || i >= MV_MAX_NETS)
-		return NULL;
-	*id = m->vm->cfg.nets[i].id;
-	return m->nets[i];
+	const struct mv_net_config *c = hotplug__cfg_at(&net_kind, &m->vm->cfg, i);
+
+	*id = c ? c->id : NULL;
+	return c ? m->nets[i] : NULL;
 }
 
 static void net_boot_forget(struct mv_machine *m, unsigned int i)
@@ -231,8 +135,7 @@ static void net_boot_forget(struct mv_machine *m, unsigned int i)
 
 static const struct mv_hotplug_kind net_kind = {
 	.name = "net", .create = net_create, .destroy = net_destroy, .pci = net_pci, .watch = net_watch,
-	.cfg_room = net_cfg_room, .cfg_add = net_cfg_add, .cfg_remove = net_cfg_remove, .cfg_has = net_cfg_has,
-	.cfg_id = net_cfg_id, .cfg_set_id = net_cfg_set_id, .cfg_free = net_cfg_free,
+	.list = HOTPLUG_LIST(nets, nnets), .id_off = offsetof(struct mv_net_config, id), .cfg_free = net_cfg_free,
 	.boot_device = net_boot_device, .boot_forget = net_boot_forget,
 };
 
@@ -304,19 +207,6 @@ static bool plugin_cfg_has(const struct mv_vm_config *vc, const char *id)
 	return plugin_set__find(vm_of_cfg(vc)->plugins, id) != NULL;
 }
 
-static const char *plugin_cfg_id(const void *cfg)
-{
-	return ((const struct mv_plugin_devcfg *)cfg)->id;
-}
-
-static void plugin_cfg_set_id(void *cfg, char *id)
-{
-	struct mv_plugin_devcfg *c = cfg;
-
-	free(c->id);
-	c->id = id;
-}
-
 static void plugin_cfg_free(void *cfg)
 {
 	(void)cfg; /* the set frees its records */
@@ -342,14 +232,15 @@ static void plugin_boot_forget(struct mv_machine *m, unsigned int i)
 const struct mv_hotplug_kind hotplug__plugin_kind = {
 	.name = "plugin", .create = plugin_create, .destroy = plugin_destroy, .pci = plugin_pci,
 	.watch = plugin_watch, .cfg_room = plugin_cfg_room, .cfg_add = plugin_cfg_add,
-	.cfg_remove = plugin_cfg_remove, .cfg_has = plugin_cfg_has, .cfg_id = plugin_cfg_id,
-	.cfg_set_id = plugin_cfg_set_id, .cfg_free = plugin_cfg_free, .boot_device = plugin_boot_device,
-	.boot_forget = plugin_boot_forget,
+	.cfg_remove = plugin_cfg_remove, .cfg_has = plugin_cfg_has, .id_off = offsetof(struct mv_plugin_devcfg, id),
+	.cfg_free = plugin_cfg_free, .boot_device = plugin_boot_device, .boot_forget = plugin_boot_forget,
 };
 
 /* ---- the table ---------------------------------------------------------------- */
 
-const struct mv_hotplug_kind *const hotplug__kinds[] = { &disk_kind, &net_kind, &hotplug__plugin_kind, NULL };
+const struct mv_hotplug_kind *const hotplug__kinds[] = {
+	&disk_kind, &net_kind, &hotplug__rng_kind, &hotplug__plugin_kind, NULL,
+};
 
 const struct mv_hotplug_kind *hotplug__kind(const char *name)
 {

@@ -1,7 +1,8 @@
 /* Entering the jail (core/jail.h). The order matters:
  *  1. checks that change nothing (root, one thread, no seccomp filter yet,
  *     not jailed for another VM);
- *  2. the VM's host resources opened and kept (jail_fds.c);
+ *  2. the VM's host resources opened and kept (jail_fds.c), the taps
+ *     attached inside the jail's netns (entered and left again);
  *  3. network namespace (setns: needs CAP_SYS_ADMIN and the host path);
  *  4. cgroup (the host's cgroup2 path; the process has one thread, so all
  *     of it moves);
@@ -34,6 +35,8 @@
 #include "core/kvm.h"
 #include "core/log.h"
 #include "core/vm.h"
+#include "devices/backend/tap.h"
+#include "devices/virtio/vhost_net.h"
 
 static bool jailed;
 static const struct mv_vm *jailed_for;  /* NULL once that VM is destroyed */
@@ -129,18 +132,67 @@ static int check_process(const struct mv_jail_config *j, struct mv_err *err)
 	return 0;
 }
 
-/* What every boot opens again: kept across the jail (jail__open). */
+static int join_netns(const char *path, struct mv_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return err__set(err, -errno, "netns %s: %s", path, strerror(errno));
+	if (setns(fd, CLONE_NEWNET) < 0)
+		ret = err__set(err, -errno, "netns %s: setns: %s", path, strerror(errno));
+	close(fd);
+	return ret;
+}
+
+static int keep_nics(const struct mv_vm *vm, struct mv_err *err)
+{
+	const struct mv_vm_config *c = &vm->cfg;
+	int ret = 0;
+
+	for (unsigned int i = 0; !ret && i < c->nnets; i++) {
+		const struct mv_net_config *n = &c->nets[i];
+
+		ret = tap__keep(vm, n->tap, err);
+		if (!ret && n->vhost)
+			ret = vhost_net__keep(vm, n->tap, err);
+		if (ret < 0)
+			err__prefix(err, "nets[%u] '%s'", i + 1, n->id ? n->id : "?");
+	}
+	return ret;
+}
+
+/* Each NIC's tap is attached (TUNSETIFF, which the jailed uid may not do)
+ * and kept, with a /dev/vhost-net for vhost = true. A tap lives in the
+ * netns it is attached in: the process steps into the jail's netns for
+ * this and back out, so a failure still changes nothing. */
+static int keep_nets(const struct mv_vm *vm, struct mv_err *err)
+{
+	const char *netns = vm->cfg.jail->netns;
+	int home, ret;
+
+	if (!vm->cfg.nnets)
+		return 0;
+	if (!netns)
+		return keep_nics(vm, err);
+	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return err__set(err, -errno, "/proc/thread-self/ns/net: %s", strerror(errno));
+	ret = join_netns(netns, err);
+	if (!ret)
+		ret = keep_nics(vm, err);
+	if (setns(home, CLONE_NEWNET) < 0) /* not expected: we came from there */
+		snprintf(broken, sizeof(broken), "returning to the host's netns after attaching the taps: %s",
+			 strerror(errno));
+	close(home);
+	return broken[0] && !ret ? err__set(err, -EPERM, "%s", broken) : ret;
+}
+
+/* What every boot opens again: kept across the jail (jail__open,
+ * jail__take_kept). */
 static int keep_resources(const struct mv_vm *vm, struct mv_err *err)
 {
 	const struct mv_vm_config *c = &vm->cfg;
-	int ret;
-
-	/* a tap is attached (TUNSETIFF) and vhost-net opened on every boot:
-	 * neither can be kept as a plain descriptor */
-	if (c->nnets)
-		return err__set(err, -ENOTSUP, "nets are not supported in a jail yet (taps and vhost-net are opened "
-				"again on every boot, which the jailed uid cannot)");
-	ret = jail_fds__keep(vm, "kvm", MV_KVM_DEVICE, O_RDWR, err);
+	int ret = jail_fds__keep(vm, "kvm", MV_KVM_DEVICE, O_RDWR, err);
 
 	if (!ret)
 		ret = jail_fds__keep(vm, "kernel", c->kernel, O_RDONLY, err);
@@ -154,19 +206,7 @@ static int keep_resources(const struct mv_vm *vm, struct mv_err *err)
 		ret = jail_fds__keep(vm, what, d->path, (d->readonly ? O_RDONLY : O_RDWR) | (d->direct ? O_DIRECT : 0),
 				     err);
 	}
-	return ret;
-}
-
-static int join_netns(const char *path, struct mv_err *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return err__set(err, -errno, "netns %s: %s", path, strerror(errno));
-	if (setns(fd, CLONE_NEWNET) < 0)
-		ret = err__set(err, -errno, "netns %s: setns: %s", path, strerror(errno));
-	close(fd);
-	return ret;
+	return ret ? ret : keep_nets(vm, err);
 }
 
 static int join_cgroup(const char *dir, struct mv_err *err)

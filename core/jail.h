@@ -10,9 +10,10 @@
  * seccomp filter).
  *
  * What the VM opens again on every boot (/dev/kvm, kernel, initrd, disk
- * images) is opened once before the jail and kept: jail__open hands out
- * duplicates of those; any other path (hotplugged disks, Lua's io.open,
- * vm:dump_memory) resolves inside the jail, as the jailed uid. */
+ * images, each NIC's tap and vhost-net) is opened once before the jail
+ * and kept: jail__open (by path) and jail__take_kept (by key) hand out
+ * duplicates of those; any other path (hotplugged disks and NICs, Lua's
+ * io.open, vm:dump_memory) resolves inside the jail, as the jailed uid. */
 #ifndef MV_JAIL_H
 #define MV_JAIL_H
 
@@ -62,6 +63,17 @@ void jail__forget(const struct mv_vm *vm);
  * same path and access mode (O_ACCMODE, O_DIRECT), else open() itself.
  * Returns the descriptor or -errno. */
 int jail__open(const char *path, int flags) MV_MUST_CHECK;
+
+/* Descriptors that are not a path opened again (a tap attached by name,
+ * /dev/vhost-net): jail__keep_fd keeps fd (taken over, also on failure;
+ * closed by jail__forget) under key ("tap NAME") for owner's boots, while
+ * the jail is entered. jail__take_kept lends out a duplicate
+ * (close-on-exec, same open file) of the one kept under key until
+ * jail__return_kept(key): -EBUSY while it is lent (two NICs on one tap),
+ * -ENOENT if nothing is kept under key. */
+int jail__keep_fd(const struct mv_vm *owner, const char *key, int fd, struct mv_err *err) MV_MUST_CHECK;
+int jail__take_kept(const char *key) MV_MUST_CHECK;
+void jail__return_kept(const char *key);
 
 /* main(), first thing: remembers the descriptors above 2 that the process
  * inherited, which jail__enter closes. */

@@ -1,5 +1,5 @@
 /* The jail's descriptors: those kept open across it for every boot of the
- * jailed VM (jail__open hands out duplicates), and those the process
+ * jailed VM (jail__open and jail__take_kept hand out duplicates), and those the process
  * inherited (closed when it enters the jail). */
 #include "core/jail.h"
 
@@ -19,8 +19,10 @@
 
 struct kept {
 	const struct mv_vm *owner;
-	char *path;
+	char *path;                  /* or the key of jail__keep_fd */
 	int flags;
+	bool by_key;                 /* jail__keep_fd: not a path for jail__open */
+	bool lent;                   /* by jail__take_kept */
 	int fd;
 	struct kept *next;
 };
@@ -35,18 +37,20 @@ static struct kept *kept_fds;
 static struct inherited inherited[MAX_INHERITED];
 static unsigned int ninherited;
 
-int jail_fds__keep(const struct mv_vm *owner, const char *what, const char *path, int flags, struct mv_err *err)
+static struct kept *find(const char *path, bool by_key, int flags)
 {
-	struct kept *k;
-	int fd;
+	for (struct kept *k = kept_fds; k; k = k->next)
+		if (k->by_key == by_key && strcmp(k->path, path) == 0 &&
+		    (by_key || (k->flags & MATCH_FLAGS) == (flags & MATCH_FLAGS)))
+			return k;
+	return NULL;
+}
 
-	for (k = kept_fds; k; k = k->next)
-		if (strcmp(k->path, path) == 0 && (k->flags & MATCH_FLAGS) == (flags & MATCH_FLAGS))
-			return 0;
-	fd = open(path, flags | O_CLOEXEC);
-	if (fd < 0)
-		return err__set(err, -errno, "%s %s: %s", what, path, strerror(errno));
-	k = calloc(1, sizeof(*k));
+/* Adds fd (closed on failure) under path or key. */
+static int add(const struct mv_vm *owner, const char *path, bool by_key, int flags, int fd, struct mv_err *err)
+{
+	struct kept *k = calloc(1, sizeof(*k));
+
 	if (!k || !(k->path = strdup(path))) {
 		free(k);
 		close(fd);
@@ -54,10 +58,61 @@ int jail_fds__keep(const struct mv_vm *owner, const char *what, const char *path
 	}
 	k->owner = owner;
 	k->flags = flags;
+	k->by_key = by_key;
 	k->fd = fd;
 	k->next = kept_fds;
 	kept_fds = k;
 	return 0;
+}
+
+int jail_fds__keep(const struct mv_vm *owner, const char *what, const char *path, int flags, struct mv_err *err)
+{
+	int fd;
+
+	if (find(path, false, flags))
+		return 0;
+	fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return err__set(err, -errno, "%s %s: %s", what, path, strerror(errno));
+	return add(owner, path, false, flags, fd, err);
+}
+
+int jail__keep_fd(const struct mv_vm *owner, const char *key, int fd, struct mv_err *err)
+{
+	if (find(key, true, 0)) {
+		close(fd);
+		return err__set(err, -EEXIST, "%s is kept already", key);
+	}
+	return add(owner, key, true, 0, fd, err);
+}
+
+static int dup_of(const struct kept *k)
+{
+	int fd = fcntl(k->fd, F_DUPFD_CLOEXEC, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int jail__take_kept(const char *key)
+{
+	struct kept *k = find(key, true, 0);
+	int fd;
+
+	if (!k)
+		return -ENOENT;
+	if (k->lent)
+		return -EBUSY;
+	fd = dup_of(k);
+	k->lent = fd >= 0;
+	return fd;
+}
+
+void jail__return_kept(const char *key)
+{
+	struct kept *k = find(key, true, 0);
+
+	if (k)
+		k->lent = false;
 }
 
 void jail_fds__forget(const struct mv_vm *vm)
@@ -80,13 +135,11 @@ void jail_fds__forget(const struct mv_vm *vm)
 
 int jail__open(const char *path, int flags)
 {
+	const struct kept *k = find(path, false, flags);
 	int fd;
 
-	for (const struct kept *k = kept_fds; k; k = k->next)
-		if (strcmp(k->path, path) == 0 && (k->flags & MATCH_FLAGS) == (flags & MATCH_FLAGS)) {
-			fd = fcntl(k->fd, F_DUPFD_CLOEXEC, 0);
-			return fd < 0 ? -errno : fd;
-		}
+	if (k)
+		return dup_of(k);
 	fd = open(path, flags);
 	return fd < 0 ? -errno : fd;
 }

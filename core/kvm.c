@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/jail.h"
+#include "core/x86/cpuid.h"
 
 #define KVM_DEVICE MV_KVM_DEVICE
 
@@ -39,6 +40,9 @@ static int load_supported_cpuid(struct mv_kvm *kvm, struct mv_err *err)
 			return err__set(err, -ENOMEM, "out of memory reading supported CPUID");
 		c->nent = nent;
 		if (ioctl(kvm->fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			/* every VM gets an in-kernel LAPIC (machine.c: KVM_CREATE_IRQCHIP) */
+			if (kvm__check_cap(kvm, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+				cpuid__add_tsc_deadline(c);
 			kvm->cpuid = c;
 			return 0;
 		}

@@ -13,7 +13,7 @@ struct mv_kvm {
 	int fd;                         /* /dev/kvm */
 	int vcpu_mmap_size;             /* size of struct kvm_run mapping */
 	int max_vcpus;
-	struct kvm_cpuid2 *cpuid;       /* KVM_GET_SUPPORTED_CPUID */
+	struct kvm_cpuid2 *cpuid;       /* KVM_GET_SUPPORTED_CPUID, + TSC-deadline */
 };
 
 /* Opens /dev/kvm and checks the API version and every capability moonvisor

@@ -132,9 +132,20 @@ static int create_hvc(struct mv_machine *m, const struct mv_virtio_env *env, str
 	return virtio_console__create(env, "console", &cp, &m->vcon, err);
 }
 
-static void guest_reset(void *opaque)
+/* The reset sources of the platform, each with its reason (vm.h) */
+static void i8042_reset(void *opaque)
 {
-	machine__request(opaque, MV_REQ_RESET, "guest reset");
+	machine__request(opaque, MV_REQ_RESET, MV_RESET_I8042);
+}
+
+static void acpi_reset(void *opaque)
+{
+	machine__request(opaque, MV_REQ_RESET, MV_RESET_ACPI);
+}
+
+static void cf9_reset(void *opaque)
+{
+	machine__request(opaque, MV_REQ_RESET, MV_RESET_CF9);
 }
 
 static void guest_poweroff(void *opaque)
@@ -150,7 +161,7 @@ static int create_pci(struct mv_machine *m, struct mv_err *err)
 	struct mv_pci_host_params hp = {
 		.pio = &m->pio, .mmio = &m->mmio, .irq = m->irq,
 		.mmio64_start = layout__pci_mmio64_start(guestmem__end(&m->mem)),
-		.mmio64_size = LAYOUT_PCI_MMIO64_SIZE,
+		.mmio64_size = LAYOUT_PCI_MMIO64_SIZE, .reset = cf9_reset, .opaque = m,
 	};
 	int ret;
 
@@ -183,8 +194,8 @@ static int create_pci_devices(struct mv_machine *m, struct mv_err *err)
 	const struct mv_virtio_env env = { .mem = &m->mem, .host = m->pci, .vm_fd = m->vm_fd };
 	int ret = 0;
 
-	if (m->vm->cfg.rng)
-		ret = virtio_rng__create(&env, "rng", &m->rng, err);
+	for (unsigned int i = 0; ret == 0 && i < m->vm->cfg.nrngs; i++)
+		ret = virtio_rng__create(&env, m->vm->cfg.rngs[i].id, &m->rngs[i], err);
 	if (ret == 0 && m->vm->cfg.ndisks)
 		ret = create_disks(m, &env, err);
 	if (ret == 0 && m->vm->cfg.nnets)
@@ -205,9 +216,9 @@ static int create_devices(struct mv_machine *m, struct mv_err *err)
 		.irq = m->irq, .gsi = LAYOUT_IRQ_COM1, .base = LAYOUT_PORT_COM1,
 		.output = serial_output, .opaque = m,
 	};
-	struct mv_i8042_params kp = { .irq = m->irq, .gsi = 1, .reset = guest_reset, .opaque = m };
+	struct mv_i8042_params kp = { .irq = m->irq, .gsi = 1, .reset = i8042_reset, .opaque = m };
 	struct mv_rtc_params rp = { .now = NULL, .opaque = m };
-	struct mv_acpi_pm_params pp = { .poweroff = guest_poweroff, .reset = guest_reset, .opaque = m };
+	struct mv_acpi_pm_params pp = { .poweroff = guest_poweroff, .reset = acpi_reset, .opaque = m };
 	struct mv_ged_params gp = { .irq = m->irq, .gsi = LAYOUT_IRQ_GED, .pci_hotplug = true };
 	struct mv_pvpanic_params vp = { .event = guest_panic, .opaque = m };
 	int ret;
@@ -355,7 +366,8 @@ void machine__destroy(struct mv_machine *m)
 	for (unsigned int i = 0; i < m->ncpus && m->vcpus; i++)
 		vcpu__destroy(&m->vcpus[i]);
 	free(m->vcpus);
-	virtio_rng__destroy(m->rng);
+	for (unsigned int i = 0; i < MV_MAX_RNGS; i++)
+		virtio_rng__destroy(m->rngs[i]);
 	virtio_console__destroy(m->vcon);
 	for (unsigned int i = 0; i < MV_MAX_DISKS; i++)
 		virtio_blk__destroy(m->disks[i]);
@@ -463,8 +475,8 @@ void machine__request(struct mv_machine *m, enum mv_machine_request req, const c
 
 	if (!atomic_compare_exchange_strong(&m->requested, &expected, true))
 		return;
-	if (req == MV_REQ_ERROR && why)
-		snprintf(m->error, sizeof(m->error), "%s", why);
+	if ((req == MV_REQ_ERROR || req == MV_REQ_RESET) && why)
+		snprintf(m->why, sizeof(m->why), "%s", why);
 	pr_debug("vm %s: request %d (%s)", m->vm->cfg.name, req, why ? why : "");
 	if (loop__post(m->vm->loop, vm__on_machine_request, m->vm, ((uint64_t)m->generation << 8) | req) < 0)
 		pr_err("cannot post request %d: out of memory", req);

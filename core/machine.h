@@ -70,7 +70,7 @@ struct mv_machine {
 	struct mv_pvpanic *pvpanic;
 	struct mv_irqroute *irqroute;  /* GSI routing and irqfds (MSI-X) */
 	struct mv_pci_host *pci;       /* PCIe host bridge, bus 0 */
-	struct mv_virtio_rng *rng;     /* NULL unless cfg.rng */
+	struct mv_virtio_rng *rngs[MV_MAX_RNGS];   /* cfg.rngs */
 	struct mv_virtio_console *vcon; /* hvc0; NULL unless cfg.virtio_console */
 	struct mv_virtio_blk *disks[MV_MAX_DISKS]; /* cfg.disks */
 	struct mv_virtio_net *nets[MV_MAX_NETS];   /* cfg.nets (core/machine_net.c) */
@@ -89,7 +89,7 @@ struct mv_machine {
 	struct kvm_clock_data paused_clock;
 	bool paused_clock_valid;
 	_Atomic uint64_t exits[MV_EXIT__COUNT];
-	char error[256];     /* set by the first MV_REQ_ERROR */
+	char why[256];       /* why the first request was made (error text, reset reason) */
 	atomic_bool panic_pending;  /* a panic is posted and not handled yet */
 	struct mv_vm_panic panic;   /* written before the post, read after it */
 };
@@ -104,7 +104,9 @@ void machine__destroy(struct mv_machine *m);
 int machine__pause(struct mv_machine *m, struct mv_err *err) MV_MUST_CHECK;
 int machine__resume(struct mv_machine *m, struct mv_err *err) MV_MUST_CHECK;
 /* Any thread: ask the loop to power off / reboot / fail the machine. Only
- * the first request of a machine is posted. */
+ * the first request of a machine is posted. `why` is kept for MV_REQ_ERROR
+ * (the stop message) and MV_REQ_RESET (the reset event's reason: a short
+ * stable string such as "triple fault" or "acpi reset register"). */
 void machine__request(struct mv_machine *m, enum mv_machine_request req, const char *why);
 /* Any thread: presses the ACPI power button (a GED event); the guest
  * decides what to do. -ENODEV if the machine has no GED. */

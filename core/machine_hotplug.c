@@ -132,7 +132,7 @@ static void eject_slot(struct mv_vm *vm, unsigned int s)
 		return;
 	}
 	d->kind->destroy(d->dev);
-	if (!d->kind->cfg_remove(&vm->cfg, d->id))
+	if (!hotplug__cfg_remove(d->kind, &vm->cfg, d->id))
 		pr_warn("vm '%s': %s was not in the configuration", vm->cfg.name, d->id);
 	pr_info("vm '%s': %s removed from PCI slot %u", vm->cfg.name, d->id, s);
 	set_event(vm, d, s);

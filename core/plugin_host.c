@@ -487,10 +487,14 @@ static int h_lua_method(struct mv_plugin_dev *d, const char *name, mv_plugin_met
 	return 0;
 }
 
+/* why becomes "plugin ID: WHY" (the reset event's reason) */
 static void h_request(struct mv_plugin_dev *d, enum mv_plugin_request req, const char *why)
 {
+	char reason[200];
+
+	snprintf(reason, sizeof(reason), "plugin %s: %s", d->cfg->id, why && why[0] ? why : "no reason given");
 	if (d->set->env.request)
-		d->set->env.request(d->set->env.opaque, req, why);
+		d->set->env.request(d->set->env.opaque, req, reason);
 }
 
 void plugin_host__release(struct mv_plugin_dev *d)

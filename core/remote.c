@@ -16,6 +16,7 @@
 
 #include "core/fdio.h"
 #include "core/remote_cmd.h"
+#include "core/usock.h"
 
 #define EXIT_USAGE 1
 #define EXIT_NO_SERVER 2
@@ -76,25 +77,6 @@ static int on_done(http_parser *p)
 	a->status = (int)p->status_code;
 	a->done = true;
 	return 0;
-}
-
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, err;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
 }
 
 static int send_request(int fd, const struct mv_remote_req *req)
@@ -167,7 +149,7 @@ static int run(const char *path, const struct mv_remote_req *req)
 {
 	struct answer a = { 0 };
 	char why[256] = "";
-	int fd = connect_to(path), status;
+	int fd = usock__connect(path), status;
 
 	if (fd < 0) {
 		fprintf(stderr, "moonvisor remote: cannot connect to %s: %s\n", path, strerror(-fd));

@@ -17,6 +17,7 @@
 
 #include "core/fdio.h"
 #include "core/lineedit.h"
+#include "core/usock.h"
 
 #define EXIT_CHUNK_FAILED 1
 #define EXIT_NO_CONNECTION 2
@@ -40,25 +41,6 @@ struct client {
 };
 
 /* ---- talking to the server ------------------------------------------------ */
-
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, err;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
 
 static void send_msg(struct client *c, char type, const char *s)
 {
@@ -335,7 +317,7 @@ int repl_client__main(int argc, char **argv)
 		return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : EXIT_NO_CONNECTION;
 	}
 	c.path = argv[1];
-	c.fd = connect_to(c.path);
+	c.fd = usock__connect(c.path);
 	if (c.fd < 0) {
 		fprintf(stderr, "moonvisor repl: cannot connect to %s: %s\n", c.path, strerror(-c.fd));
 		return EXIT_NO_CONNECTION;

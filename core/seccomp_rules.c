@@ -112,7 +112,7 @@ static const unsigned long loop_ioctls[] = {
 	TCGETS, TCSETSW, TCSETSF, TCSBRK, TCFLSH, TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO,
 	FIOCLEX, FIONCLEX,
 	/* virtio-net: attaching to (or creating) a tap, opening vhost-net */
-	TUNSETIFF, TUNSETVNETHDRSZ, VHOST_SET_OWNER, VHOST_GET_FEATURES,
+	TUNSETIFF, TUNSETVNETHDRSZ, TUNGETIFF, VHOST_SET_OWNER, VHOST_GET_FEATURES,
 };
 
 static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)

@@ -119,6 +119,22 @@ static void internal_error(struct mv_vcpu *v, const char *what, unsigned long lo
 	machine__request(v->m, MV_REQ_ERROR, why);
 }
 
+/* A triple fault: where the vCPU was, as far as KVM still knows (on AMD,
+ * KVM has already INIT-reset the vCPU: rip reads 0xfff0). */
+static void log_shutdown(struct mv_vcpu *v)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+		pr_warn_errno(errno, "vm %s: vCPU %u: triple fault; registers unreadable", v->m->vm->cfg.name, v->id);
+		return;
+	}
+	pr_warn("vm %s: vCPU %u: triple fault (after the exit: rip 0x%llx rsp 0x%llx cr0 0x%llx cr3 0x%llx)",
+		v->m->vm->cfg.name, v->id, (unsigned long long)regs.rip, (unsigned long long)regs.rsp,
+		(unsigned long long)sregs.cr0, (unsigned long long)sregs.cr3);
+}
+
 /* Returns false when the thread should stop running the guest. */
 static bool handle_exit(struct mv_vcpu *v)
 {
@@ -142,14 +158,15 @@ static bool handle_exit(struct mv_vcpu *v)
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		count_exit(v, MV_EXIT_SHUTDOWN);
-		machine__request(v->m, MV_REQ_RESET, "triple fault");
+		log_shutdown(v);
+		machine__request(v->m, MV_REQ_RESET, MV_RESET_TRIPLE_FAULT);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		count_exit(v, MV_EXIT_SHUTDOWN);
 		if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN)
 			machine__request(v->m, MV_REQ_POWEROFF, "system event");
 		else
-			machine__request(v->m, MV_REQ_RESET, "system event");
+			machine__request(v->m, MV_REQ_RESET, MV_RESET_SYSTEM_EVENT);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		count_exit(v, MV_EXIT_OTHER);

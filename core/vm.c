@@ -51,6 +51,8 @@ void vm__config_free(struct mv_vm_config *cfg)
 		free(cfg->nets[i].id);
 		free(cfg->nets[i].tap);
 	}
+	for (unsigned int i = 0; i < cfg->nrngs && i < MV_MAX_RNGS; i++)
+		free(cfg->rngs[i].id);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -269,7 +271,17 @@ static void on_guest_reset(struct mv_vm *vm)
 {
 	uint32_t generation = vm->machine->generation;
 	struct mv_err err;
-	bool reboot_it = notify(vm, MV_EV_RESET);
+	bool reboot_it;
+
+	snprintf(vm->reset_reason, sizeof(vm->reset_reason), "%s",
+		 vm->machine->why[0] ? vm->machine->why : "unknown");
+	/* what the guest printed before it reset comes out (and is in
+	 * vm.console:tail()) before the handlers run */
+	console__flush(vm->console);
+	if (vm->hvc)
+		console__flush(vm->hvc);
+	pr_info("vm '%s': guest reset (%s)", vm->cfg.name, vm->reset_reason);
+	reboot_it = notify(vm, MV_EV_RESET);
 
 	if (!vm__alive(vm) || !vm__same_machine(vm, generation))
 		return; /* a handler destroyed, killed or reset the VM */
@@ -296,7 +308,7 @@ void vm__on_machine_request(void *opaque, uint64_t data)
 		on_guest_reset(vm);
 		break;
 	case MV_REQ_ERROR:
-		snprintf(vm->stop_message, sizeof(vm->stop_message), "%s", vm->machine->error);
+		snprintf(vm->stop_message, sizeof(vm->stop_message), "%s", vm->machine->why);
 		pr_err("vm '%s' stopped: %s", vm->cfg.name, vm->stop_message);
 		vm__set_stopped(vm, MV_STOP_ERROR, -EIO);
 		break;

@@ -61,6 +61,13 @@ struct mv_net_config {
 	bool vhost;      /* the kernel's vhost-net data path */
 };
 
+#define MV_MAX_RNGS 8
+
+/* One virtio-rng (entropy from getrandom()); id malloc'ed. */
+struct mv_rng_config {
+	char *id;
+};
+
 /* A virtio-balloon (core/vm_memory.h). */
 struct mv_balloon_config {
 	bool enabled;
@@ -79,7 +86,8 @@ struct mv_vm_config {
 	char *cmdline;   /* may be NULL */
 	bool kernel_unpack; /* unpack an LZ4 bzImage on the host, enter it through PVH */
 	struct mv_console_config console;
-	bool rng;        /* a virtio-rng PCI device */
+	struct mv_rng_config rngs[MV_MAX_RNGS]; /* virtio-rng, before the disks */
+	unsigned int nrngs;
 	struct mv_disk_config disks[MV_MAX_DISKS]; /* virtio-blk, in PCI slot order */
 	unsigned int ndisks;
 	struct mv_net_config nets[MV_MAX_NETS]; /* virtio-net, after the disks */
@@ -105,6 +113,14 @@ enum mv_vm_event {
 	MV_EV_MEMORY,         /* virtio-mem's plugged size changed (core/vm_memory.h) */
 	MV_EV_BALLOON_STATS,  /* new balloon statistics (core/vm_memory.h) */
 };
+
+/* Why the guest reset: the reset event's ev.reason (vm->reset_reason).
+ * Plugins' requests read "plugin ID: WHY" (core/plugin_host.c). */
+#define MV_RESET_TRIPLE_FAULT "triple fault"        /* KVM_EXIT_SHUTDOWN */
+#define MV_RESET_SYSTEM_EVENT "kvm system event"    /* KVM_EXIT_SYSTEM_EVENT, reset */
+#define MV_RESET_I8042        "keyboard controller" /* i8042 CPU reset pulse (0xFE to 0x64) */
+#define MV_RESET_CF9          "port 0xcf9"          /* reset control register, RST_CPU */
+#define MV_RESET_ACPI         "acpi reset register" /* the FADT's RESET_REG */
 
 /* What the guest's pvpanic write said, and the reporting vCPU's state at
  * that write. */
@@ -153,6 +169,7 @@ struct mv_vm {
 	struct mv_machine *machine;  /* NULL unless running or paused */
 	struct mv_vm *next;          /* in the list of all VMs */
 	struct mv_vm_panic panic;    /* the last panic reported */
+	char reset_reason[256];      /* why the guest last reset (MV_EV_RESET; MV_RESET_*) */
 	bool panic_hold;             /* a panic handler runs; vCPUs are parked */
 	struct mv_vm_device_event device_event; /* the last device_added/removed */
 	uint64_t mem_requested;      /* virtio-mem requested size, kept over reboots */

@@ -17,7 +17,7 @@ static bool running(const struct mv_vm *vm)
 static bool id_taken(struct mv_vm *vm, const char *id)
 {
 	for (unsigned int k = 0; hotplug__kinds[k]; k++)
-		if (hotplug__kinds[k]->cfg_has(&vm->cfg, id))
+		if (hotplug__cfg_has(hotplug__kinds[k], &vm->cfg, id))
 			return true;
 	return machine__hotplug_has(vm->machine, id);
 }
@@ -41,15 +41,15 @@ static int check_add(struct mv_vm *vm, const struct mv_hotplug_kind *kind, void 
 
 	if (!running(vm))
 		return err__set(err, -EINVAL, "vm '%s' is %s, not running", vm->cfg.name, vm__state_name(vm->state));
-	if (!kind->cfg_room(&vm->cfg))
+	if (!hotplug__cfg_room(kind, &vm->cfg))
 		return err__set(err, -ENOSPC, "vm '%s' has as many %ss as it can hold", vm->cfg.name, kind->name);
-	id = kind->cfg_id(cfg);
+	id = hotplug__cfg_id(kind, cfg);
 	if (!id) {
 		char *gen = new_id(vm, kind);
 
 		if (!gen)
 			return err__set(err, -ENOMEM, "out of memory");
-		kind->cfg_set_id(cfg, gen);
+		hotplug__cfg_set_id(kind, cfg, gen);
 		return 0;
 	}
 	if (id_taken(vm, id))
@@ -63,12 +63,12 @@ int vm__add_device(struct mv_vm *vm, const struct mv_hotplug_kind *kind, void *c
 
 	if (ret < 0)
 		return ret;
-	ret = machine__hotplug_add(vm->machine, kind, cfg, kind->cfg_id(cfg), err);
+	ret = machine__hotplug_add(vm->machine, kind, cfg, hotplug__cfg_id(kind, cfg), err);
 	if (ret < 0) {
 		err__prefix(err, "vm '%s'", vm->cfg.name);
 		return ret;
 	}
-	kind->cfg_add(&vm->cfg, cfg);
+	hotplug__cfg_add(kind, &vm->cfg, cfg);
 	return ret;
 }
 
@@ -80,7 +80,7 @@ int vm__add_plugin_device(struct mv_vm *vm, struct mv_plugin_devcfg *c, struct m
 	if (!running(vm))
 		return plugin_set__create_one(s, c, err); /* created at the next boot */
 	for (unsigned int k = 0; hotplug__kinds[k]; k++)
-		if (hotplug__kinds[k] != &hotplug__plugin_kind && hotplug__kinds[k]->cfg_has(&vm->cfg, c->id))
+		if (hotplug__kinds[k] != &hotplug__plugin_kind && hotplug__cfg_has(hotplug__kinds[k], &vm->cfg, c->id))
 			return err__set(err, -EEXIST, "vm '%s' already has a device with id '%s'", vm->cfg.name, c->id);
 	if (machine__hotplug_has(vm->machine, c->id))
 		return err__set(err, -EEXIST, "vm '%s' already has a device with id '%s'", vm->cfg.name, c->id);

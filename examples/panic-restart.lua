@@ -69,7 +69,9 @@ vm:on("panic", function(ev)
   end
 end)
 
-vm:on("reset", function() log("the guest reset itself (boot %d); booting again", vm:info().boots) end)
+vm:on("reset", function(ev)
+  log("the guest reset itself (boot %d, %s); booting again", vm:info().boots, ev.reason)
+end)
 vm:on("stopped", function(ev) log("vm stopped (%s)", ev.reason) end)
 
 assert(vm:start())

@@ -19,5 +19,9 @@ bool mvlua__field_bool(lua_State *L, int t, const char *key);
 /* One entry of disks = {...} / nets = {...} (also a hotplugged one). */
 void mvlua__read_disk(lua_State *L, int t, struct mv_disk_config *d);
 void mvlua__read_net(lua_State *L, int t, struct mv_net_config *n);
+/* One virtio-rng { id } (a hotplugged one), and the normalized list
+ * t.rngs = { { id }, ... } into cfg->rngs. */
+void mvlua__read_rng(lua_State *L, int t, struct mv_rng_config *r);
+void mvlua__read_rngs(lua_State *L, int t, struct mv_vm_config *cfg);
 
 #endif

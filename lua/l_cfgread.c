@@ -67,3 +67,29 @@ void mvlua__read_net(lua_State *L, int t, struct mv_net_config *n)
 			     &n->mac[4], &n->mac[5]);
 	free(mac);
 }
+
+void mvlua__read_rng(lua_State *L, int t, struct mv_rng_config *r)
+{
+	r->id = mvlua__field_strdup(L, t, "id");
+}
+
+void mvlua__read_rngs(lua_State *L, int t, struct mv_vm_config *cfg)
+{
+	int l;
+
+	if (lua_getfield(L, t, "rngs") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		return;
+	}
+	l = lua_gettop(L);
+	for (lua_Integer i = 1; cfg->nrngs < MV_MAX_RNGS; i++) {
+		bool more = lua_rawgeti(L, l, i) == LUA_TTABLE;
+
+		if (more)
+			mvlua__read_rng(L, l + 1, &cfg->rngs[cfg->nrngs++]);
+		lua_pop(L, 1);
+		if (!more)
+			break;
+	}
+	lua_pop(L, 1);
+}

@@ -131,7 +131,10 @@ static bool dispatch(struct vmhandle *h, const char *event, const char *line, si
 		push_stop_fields(L, h->vm);
 	else if (strcmp(event, "panic") == 0)
 		push_panic_fields(L, h->vm);
-	else if (strncmp(event, "device_", 7) == 0)
+	else if (strcmp(event, "reset") == 0) {
+		lua_pushstring(L, h->vm->reset_reason);
+		lua_setfield(L, -2, "reason");
+	} else if (strncmp(event, "device_", 7) == 0)
 		mvlua__push_device_event(L, h->vm);
 	if (mvlua__pcall(L, 3, 1, "event dispatch")) {
 		result = !(lua_isboolean(L, -1) && !lua_toboolean(L, -1));
@@ -247,7 +250,7 @@ static void read_config(lua_State *L, int t, struct mv_vm_config *cfg)
 	cfg->memory = (uint64_t)mvlua__field_integer(L, t, "memory", 0);
 	cfg->memopts.hugepages = mvlua__field_bool(L, t, "hugepages");
 	cfg->memopts.shared = mvlua__field_bool(L, t, "shared");
-	cfg->rng = mvlua__field_bool(L, t, "rng");
+	mvlua__read_rngs(L, t, cfg);
 	read_disks(L, t, cfg);
 	read_nets(L, t, cfg);
 	cfg->jail = mvlua__read_jail(L, t);

@@ -23,9 +23,15 @@ static void read_net(lua_State *L, int t, void *out)
 	mvlua__read_net(L, t, out);
 }
 
+static void read_rng(lua_State *L, int t, void *out)
+{
+	mvlua__read_rng(L, t, out);
+}
+
 union any_cfg {
 	struct mv_disk_config disk;
 	struct mv_net_config net;
+	struct mv_rng_config rng;
 };
 
 static const struct {
@@ -34,6 +40,7 @@ static const struct {
 } readers[] = {
 	{ "disk", read_disk },
 	{ "net", read_net },
+	{ "rng", read_rng },
 };
 
 static int push_fail(lua_State *L, const char *msg)
@@ -67,7 +74,7 @@ static int l_vm_add_device(lua_State *L)
 		kind->cfg_free(&cfg);
 		return push_fail(L, err.msg);
 	}
-	snprintf(id, sizeof(id), "%s", kind->cfg_id(&cfg)); /* the string now belongs to vm->cfg */
+	snprintf(id, sizeof(id), "%s", hotplug__cfg_id(kind, &cfg)); /* the string now belongs to vm->cfg */
 	snprintf(pci, sizeof(pci), "0000:00:%02x.0", (unsigned int)ret);
 	lua_pushstring(L, id);
 	lua_pushstring(L, pci);

@@ -315,22 +315,4 @@ static const struct mv_plugin_type types[] = { {
 	.destroy = destroy,
 } };
 
-static const struct mv_plugin_desc desc = {
-	.size = sizeof(struct mv_plugin_desc),
-	.abi_major = MV_PLUGIN_ABI_MAJOR,
-	.abi_minor = MV_PLUGIN_ABI_MINOR,
-	.name = "watchdog",
-	.version = "1.0",
-	.types = types,
-	.ntypes = 1,
-};
-
-const struct mv_plugin_desc *mv_plugin_init(const struct mv_plugin_host *h, char *errbuf, size_t errlen)
-{
-	if (h->abi_major != MV_PLUGIN_ABI_MAJOR || !MV_PLUGIN_HAS(h, request)) {
-		snprintf(errbuf, errlen, "needs plugin ABI %d.%d", MV_PLUGIN_ABI_MAJOR, MV_PLUGIN_ABI_MINOR);
-		return NULL;
-	}
-	host = h;
-	return &desc;
-}
+MV_PLUGIN_EXPORT("watchdog", "1.0", types, host, request)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT (1u << 28)
 /* Invariant TSC: hidden, as QEMU does by default. With it, Linux prefers
@@ -92,6 +93,13 @@ void cpuid__patch(struct kvm_cpuid2 *c, unsigned int apic_id, unsigned int ncpus
 			break;
 		}
 	}
+}
+
+void cpuid__add_tsc_deadline(struct kvm_cpuid2 *c)
+{
+	for (unsigned int i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 1)
+			c->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 }
 
 int cpuid__set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned int apic_id, unsigned int ncpus,

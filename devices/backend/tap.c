@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/jail.h"
 #include "core/log.h"
 
 #define TUN_DEV "/dev/net/tun"
@@ -24,9 +25,26 @@ static bool tap_exists(const char *name)
 	return stat(path, &st) == 0;
 }
 
+/* Advice for a jailed VMM (its uid has no CAP_NET_ADMIN, its root is the
+ * jail directory): what a NIC added after the jail needs. */
+static const char *jailed_hint(char *buf, size_t n, const char *name)
+{
+	if (!jail__active())
+		return "";
+	snprintf(buf, n, " (the VMM is jailed as uid %u: a NIC added after the jail needs /dev/net/tun in the jail "
+		 "directory, usable by that uid (mknod -m 666 JAIL/dev/net/tun c 10 200), and a persistent tap in the "
+		 "VM's netns that belongs to it: ip tuntap add dev %s mode tap user %u vnet_hdr)",
+		 (unsigned int)getuid(), name, (unsigned int)getuid());
+	return buf;
+}
+
 /* What TUNSETIFF's errno means for the user. */
 static int attach_error(int e, const char *name, bool existed, struct mv_err *err)
 {
+	char hint[400];
+
+	if (e == EPERM && jail__active())
+		return err__set(err, -e, "tap %s: permission denied%s", name, jailed_hint(hint, sizeof(hint), name));
 	if (e == EPERM && !existed)
 		return err__set(err, -e, "tap %s does not exist, and creating it needs CAP_NET_ADMIN "
 				"(create it first: ip tuntap add dev %s mode tap user $USER vnet_hdr)", name, name);
@@ -41,24 +59,75 @@ static int attach_error(int e, const char *name, bool existed, struct mv_err *er
 	return err__set(err, -e, "tap %s: TUNSETIFF: %s", name, strerror(e));
 }
 
-static int attach(struct mv_tap *tap, const char *name, struct mv_err *err)
+static int setup(int fd, const char *name, bool existed, bool *created, struct mv_err *err)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
-	bool existed = tap_exists(name);
 	int hdr = TAP_VNET_HDR_LEN;
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(tap->fd, TUNSETIFF, &ifr) < 0)
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		return attach_error(errno, name, existed, err);
-	tap->created = !existed;
-	if (ioctl(tap->fd, TUNSETVNETHDRSZ, &hdr) < 0)
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0)
 		return err__set(err, -errno, "tap %s: TUNSETVNETHDRSZ: %s", name, strerror(errno));
-	if (tap->created) /* a warning: it is down and unconfigured */
+	/* only a tap the kernel just made for us is not persistent (a
+	 * single-queue one cannot exist without an attached descriptor);
+	 * /sys/class/net may show another netns or be absent (the jail) */
+	*created = ioctl(fd, TUNGETIFF, &ifr) == 0 ? !(ifr.ifr_flags & IFF_PERSIST) : !existed;
+	if (*created) /* a warning: it is down and unconfigured */
 		pr_warn("created tap %s (the VMM has CAP_NET_ADMIN); it is down and goes away with the VM: "
 			"configure it on the host", name);
 	else
 		pr_info("attached to existing tap %s", name);
 	return 0;
+}
+
+/* /dev/net/tun attached to tap name: the descriptor (non-blocking), or
+ * -errno. */
+static int attach(const char *name, bool *created, struct mv_err *err)
+{
+	bool existed = tap_exists(name);
+	char hint[400];
+	int fd = open(TUN_DEV, O_RDWR | O_NONBLOCK | O_CLOEXEC), e = errno, ret;
+
+	if (fd < 0)
+		return err__set(err, -e, "tap %s: %s: %s%s", name, TUN_DEV, strerror(e),
+				jail__active() ? jailed_hint(hint, sizeof(hint), name)
+					       : e == ENOENT ? " (load the tun module)" : "");
+	ret = setup(fd, name, existed, created, err);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int check_name(const char *name, struct mv_err *err)
+{
+	if (!name || !*name || strlen(name) >= IFNAMSIZ || strchr(name, '/'))
+		return err__set(err, -EINVAL, "tap name \"%s\" must be 1 to %d characters, no '/'", name ? name : "",
+				IFNAMSIZ - 1);
+	return 0;
+}
+
+/* The key of a tap's descriptor kept across the jail. */
+static void kept_key(char *key, size_t n, const char *name)
+{
+	snprintf(key, n, "tap %s", name);
+}
+
+int tap__keep(const struct mv_vm *owner, const char *name, struct mv_err *err)
+{
+	char key[8 + IFNAMSIZ];
+	bool created;
+	int fd = check_name(name, err);
+
+	if (fd < 0)
+		return fd;
+	fd = attach(name, &created, err);
+	if (fd < 0)
+		return fd;
+	kept_key(key, sizeof(key), name);
+	return jail__keep_fd(owner, key, fd, err);
 }
 
 static bool takes(int fd, unsigned int flags)
@@ -88,34 +157,42 @@ static unsigned int probe_offloads(int fd)
 
 int tap__open(const char *name, struct mv_tap **out, struct mv_err *err)
 {
+	char key[8 + IFNAMSIZ];
 	struct mv_tap *tap;
-	int ret;
+	bool created = false, kept;
+	int fd = check_name(name, err);
 
-	if (!name || !*name || strlen(name) >= IFNAMSIZ || strchr(name, '/'))
-		return err__set(err, -EINVAL, "tap name \"%s\" must be 1 to %d characters, no '/'", name ? name : "",
-				IFNAMSIZ - 1);
+	if (fd < 0)
+		return fd;
+	kept_key(key, sizeof(key), name);
+	fd = jail__take_kept(key);
+	kept = fd >= 0;
+	if (kept)
+		pr_debug("tap %s: the descriptor kept across the jail", name);
+	else if (fd == -ENOENT)
+		fd = attach(name, &created, err);
+	else if (fd == -EBUSY)
+		return err__set(err, fd, "tap %s is busy (another NIC of this VM is attached to it)", name);
+	else
+		return err__set(err, fd, "tap %s: duplicating the descriptor kept across the jail: %s", name,
+				strerror(-fd));
+	if (fd < 0)
+		return fd;
 	tap = calloc(1, sizeof(*tap));
-	if (!tap)
+	if (!tap) {
+		close(fd);
+		if (kept)
+			jail__return_kept(key);
 		return err__set(err, -ENOMEM, "out of memory for tap %s", name);
+	}
 	snprintf(tap->name, sizeof(tap->name), "%s", name);
 	tap->is_tap = true;
-	tap->fd = open(TUN_DEV, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (tap->fd < 0) {
-		ret = err__set(err, -errno, "tap %s: %s: %s%s", name, TUN_DEV, strerror(errno),
-			       errno == ENOENT ? " (load the tun module)" : "");
-		goto err_free;
-	}
-	ret = attach(tap, name, err);
-	if (ret < 0)
-		goto err_close;
-	tap->offloads = probe_offloads(tap->fd);
+	tap->created = created;
+	tap->kept = kept;
+	tap->fd = fd;
+	tap->offloads = probe_offloads(fd); /* and all off, whatever an earlier boot left */
 	*out = tap;
 	return 0;
-err_close:
-	close(tap->fd);
-err_free:
-	free(tap);
-	return ret;
 }
 
 int tap__from_fd(int fd, unsigned int offloads, struct mv_tap **out, struct mv_err *err)
@@ -139,10 +216,16 @@ int tap__from_fd(int fd, unsigned int offloads, struct mv_tap **out, struct mv_e
 
 void tap__close(struct mv_tap *tap)
 {
+	char key[8 + IFNAMSIZ];
+
 	if (!tap)
 		return;
 	if (tap->fd >= 0)
 		close(tap->fd);
+	if (tap->kept) {
+		kept_key(key, sizeof(key), tap->name);
+		jail__return_kept(key);
+	}
 	free(tap);
 }
 

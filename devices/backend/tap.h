@@ -6,7 +6,13 @@
  * tap__open attaches to an existing tap by name; when none exists and the
  * VMM has CAP_NET_ADMIN, the kernel creates it (non-persistent, down: the
  * host configures it; it goes away with the VMM) and the log says which
- * happened. Offloads: tap__open probes which TUN_F_* flags the tap takes
+ * happened. In a jailed process (core/jail.h) tap__open first takes a
+ * duplicate of the descriptor tap__keep attached before the jail (same
+ * open file: still attached, TUNSETOFFLOAD works on it), lent to one NIC
+ * at a time (a second one on the same tap is busy); a tap without
+ * one (a NIC hot-plugged after the jail) is opened as the jailed uid:
+ * /dev/net/tun inside the jail directory, and a persistent tap owned by
+ * that uid (the errors say so). Offloads: tap__open probes which TUN_F_* flags the tap takes
  * (tap->offloads) and leaves them off; tap__set_offload sets the ones the
  * guest negotiated. The fd is non-blocking.
  *
@@ -30,11 +36,17 @@ struct mv_tap {
 	int fd;
 	char name[IFNAMSIZ];
 	bool is_tap;                 /* false: tap__from_fd */
-	bool created;                /* the kernel made it for us */
+	bool created;                /* the kernel made it for us (not persistent) */
+	bool kept;                   /* fd lent by the jail (core/jail.h), returned on close */
 	unsigned int offloads;       /* TUN_F_* the tap accepts */
 };
 
+struct mv_vm;
+
 int tap__open(const char *name, struct mv_tap **out, struct mv_err *err) MV_MUST_CHECK;
+/* Before the jail (core/jail.c): attaches to (or creates) tap name as
+ * tap__open does and keeps the descriptor for owner's boots. */
+int tap__keep(const struct mv_vm *owner, const char *name, struct mv_err *err) MV_MUST_CHECK;
 /* Takes ownership of fd (closed by tap__close). */
 int tap__from_fd(int fd, unsigned int offloads, struct mv_tap **out, struct mv_err *err) MV_MUST_CHECK;
 /* Closes (a tap it created goes away) and frees; NULL is ignored. */

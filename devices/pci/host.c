@@ -39,6 +39,7 @@ struct mv_pci_host {
 	pthread_mutex_t lock;        /* config space, slots, cf8 */
 	struct mv_pci_host_params p;
 	uint32_t cf8;
+	uint8_t rcr;                 /* port 0xCF9: SYS_RST and FULL_RST */
 	struct mv_pci_dev bridge;
 	struct host_slot slots[PCI_HOST_SLOTS];
 	struct mv_iobus bar_mem, bar_io;
@@ -101,9 +102,21 @@ static bool size_ok(uint32_t len)
 	return len == 1 || len == 2 || len == 4;
 }
 
+/* Port 0xCF9, host lock held; returns true if the guest asked for a reset. */
+static bool reset_control(struct mv_pci_host *h, uint8_t *data, bool is_write)
+{
+	if (!is_write) {
+		*data = h->rcr;
+		return false;
+	}
+	h->rcr = *data & (PCI_RCR_SYS_RST | PCI_RCR_FULL_RST);
+	return (*data & PCI_RCR_RST_CPU) != 0;
+}
+
 void pci_host__pio(struct mv_pci_host *h, uint16_t port, void *data, uint32_t len, bool is_write)
 {
 	uint32_t off = (uint32_t)port - PCI_CONFIG_DATA, cf8;
+	bool reset = false;
 
 	if (port < PCI_CONFIG_ADDRESS || port >= PCI_CONFIG_ADDRESS + CONFIG_PORTS || !size_ok(len) ||
 	    (port - PCI_CONFIG_ADDRESS) % 4 + len > 4) {
@@ -113,7 +126,9 @@ void pci_host__pio(struct mv_pci_host *h, uint16_t port, void *data, uint32_t le
 	}
 	pthread_mutex_lock(&h->lock);
 	if (port < PCI_CONFIG_DATA) { /* CONFIG_ADDRESS: whole DWord accesses only */
-		if (port != PCI_CONFIG_ADDRESS || len != 4) {
+		if (port == PCI_RESET_CONTROL && len == 1) {
+			reset = reset_control(h, data, is_write);
+		} else if (port != PCI_CONFIG_ADDRESS || len != 4) {
 			if (!is_write)
 				fill_ones(data, len);
 		} else if (is_write) {
@@ -133,6 +148,8 @@ void pci_host__pio(struct mv_pci_host *h, uint16_t port, void *data, uint32_t le
 		   len, is_write);
 out:
 	pthread_mutex_unlock(&h->lock);
+	if (reset && h->p.reset)
+		h->p.reset(h->p.opaque);
 }
 
 void pci_host__ecam(struct mv_pci_host *h, uint64_t off, void *data, uint32_t len, bool is_write)

@@ -13,6 +13,10 @@
  *   - ECAM: [LAYOUT_ECAM_START, +LAYOUT_ECAM_BUS0_SIZE), bus 0 only,
  *     offset = device << 15 | function << 12 | register, for all 4 KiB.
  *
+ * Port 0xCF9 (byte accesses) is the chipsets' reset control register: a
+ * write with RST_CPU (bit 2) set calls params.reset (Linux's reboot=pci);
+ * SYS_RST and FULL_RST (bits 1, 3) read back, other bits read 0.
+ *
  * BARs: the host registers its windows on the VM's buses (the 32-bit MMIO
  * window LAYOUT_PCI_MMIO32_*, the 64-bit window given in the params, the
  * I/O window LAYOUT_PCI_IO_*) and forwards accesses inside them to its own
@@ -52,12 +56,20 @@
 
 #define PCI_CONFIG_ADDRESS 0xCF8
 #define PCI_CONFIG_DATA 0xCFC
+#define PCI_RESET_CONTROL 0xCF9
+#define PCI_RCR_SYS_RST  0x02
+#define PCI_RCR_RST_CPU  0x04
+#define PCI_RCR_FULL_RST 0x08
 
 struct mv_pci_host_params {
 	struct mv_iobus *pio, *mmio;
 	struct mv_irq irq;           /* INTx: the irqchip's GSIs */
 	uint64_t mmio64_start, mmio64_size; /* the 64-bit BAR window */
 	struct mv_msi_router router; /* handed to devices for MSI-X */
+	/* A reset through port 0xCF9: called on a vCPU thread without the
+	 * host's lock; it must only post the request. May be NULL. */
+	void (*reset)(void *opaque);
+	void *opaque;
 };
 
 struct mv_pci_host;

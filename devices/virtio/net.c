@@ -449,7 +449,7 @@ static int open_backends(struct mv_virtio_net *net, const struct mv_virtio_net_c
 	else
 		ret = tap__from_fd(cfg->fd, cfg->fd_offloads, &net->tap, err);
 	if (!ret && cfg->vhost)
-		ret = vhost_net__open(&net->vhost, err);
+		ret = vhost_net__open(cfg->tap, &net->vhost, err);
 	return ret;
 }
 

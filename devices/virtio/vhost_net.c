@@ -4,29 +4,87 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vhost.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "core/jail.h"
 #include "core/log.h"
 
 #define VHOST_NET_DEV "/dev/vhost-net"
 
-int vhost_net__open(struct mv_vhost_net **out, struct mv_err *err)
+/* The key of the descriptor kept across the jail for the NIC on tap. */
+static void kept_key(char *key, size_t n, const char *tap)
+{
+	snprintf(key, n, "vhost-net %s", tap);
+}
+
+static int open_dev(struct mv_err *err)
+{
+	int fd = open(VHOST_NET_DEV, O_RDWR | O_CLOEXEC), e = errno;
+
+	if (fd < 0)
+		return err__set(err, -e, "vhost = true: %s: %s%s", VHOST_NET_DEV, strerror(e),
+				jail__active() ? " (the VMM is jailed: a NIC added after the jail with vhost = true needs "
+						 "/dev/vhost-net in the jail directory, usable by its uid: "
+						 "mknod -m 666 JAIL/dev/vhost-net c 10 238)"
+				: e == ENOENT ? " (load the vhost_net module)" : "");
+	return fd;
+}
+
+int vhost_net__keep(const struct mv_vm *owner, const char *tap, struct mv_err *err)
+{
+	char key[64];
+	int fd = open_dev(err);
+
+	if (fd < 0)
+		return fd;
+	kept_key(key, sizeof(key), tap);
+	return jail__keep_fd(owner, key, fd, err);
+}
+
+/* A kept descriptor (v->kept_key set), or a new one. */
+static int get_fd(struct mv_vhost_net *v, const char *tap, struct mv_err *err)
+{
+	int fd = -ENOENT;
+
+	if (tap) {
+		kept_key(v->kept_key, sizeof(v->kept_key), tap);
+		fd = jail__take_kept(v->kept_key);
+	}
+	if (fd < 0)
+		v->kept_key[0] = '\0';
+	if (fd == -ENOENT)
+		return open_dev(err);
+	if (fd < 0)
+		return err__set(err, fd, "vhost = true: the descriptor kept across the jail: %s", strerror(-fd));
+	return fd;
+}
+
+static void put_fd(struct mv_vhost_net *v)
+{
+	close(v->fd);
+	if (v->kept_key[0])
+		jail__return_kept(v->kept_key);
+}
+
+int vhost_net__open(const char *tap, struct mv_vhost_net **out, struct mv_err *err)
 {
 	struct mv_vhost_net *v = calloc(1, sizeof(*v));
 	int ret;
 
 	if (!v)
 		return err__set(err, -ENOMEM, "out of memory for vhost-net");
-	v->fd = open(VHOST_NET_DEV, O_RDWR | O_CLOEXEC);
+	v->fd = get_fd(v, tap, err);
 	if (v->fd < 0) {
-		ret = err__set(err, -errno, "vhost = true: %s: %s%s", VHOST_NET_DEV, strerror(errno),
-			       errno == ENOENT ? " (load the vhost_net module)" : "");
+		ret = v->fd;
 		goto err_free;
 	}
-	if (ioctl(v->fd, VHOST_SET_OWNER) < 0) {
+	/* a kept descriptor is owned from this process's first boot on
+	 * (owner and worker are set here, inside the jail and its cgroup) */
+	if (ioctl(v->fd, VHOST_SET_OWNER) < 0 && !(v->kept_key[0] && errno == EBUSY)) {
 		ret = err__set(err, -errno, "vhost = true: VHOST_SET_OWNER: %s", strerror(errno));
 		goto err_close;
 	}
@@ -37,7 +95,7 @@ int vhost_net__open(struct mv_vhost_net **out, struct mv_err *err)
 	*out = v;
 	return 0;
 err_close:
-	close(v->fd);
+	put_fd(v);
 err_free:
 	free(v);
 	return ret;
@@ -150,6 +208,6 @@ void vhost_net__close(struct mv_vhost_net *v)
 	if (!v)
 		return;
 	vhost_net__stop(v);
-	close(v->fd);
+	put_fd(v);
 	free(v);
 }

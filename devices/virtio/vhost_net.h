@@ -4,7 +4,9 @@
  * vectors' irqfds, while the VMM only sets it up and tears it down.
  *
  * vhost_net__open opens the device, takes ownership (VHOST_SET_OWNER) and
- * reads the features it supports. vhost_net__start hands it the
+ * reads the features it supports. In a jailed process it takes a
+ * duplicate of the descriptor vhost_net__keep opened for the same tap
+ * before the jail, owned by this process from its first boot on. vhost_net__start hands it the
  * negotiated features (those vhost knows), the guest memory table, and
  * for each ring: size, base index, ring addresses (host virtual), kick
  * and call eventfds, then the tap (VHOST_NET_SET_BACKEND). vhost_net__stop
@@ -27,6 +29,7 @@ struct mv_vhost_net {
 	int fd;
 	uint64_t features;           /* VHOST_GET_FEATURES */
 	unsigned int nrings_started; /* rings handed to the kernel */
+	char kept_key[48];           /* "": fd is not lent by the jail (core/jail.h) */
 };
 
 struct mv_vhost_ring {
@@ -36,7 +39,13 @@ struct mv_vhost_ring {
 	int kick, call;              /* eventfds */
 };
 
-int vhost_net__open(struct mv_vhost_net **out, struct mv_err *err) MV_MUST_CHECK;
+struct mv_vm;
+
+/* tap: the NIC's tap (names a descriptor kept across the jail), or NULL. */
+int vhost_net__open(const char *tap, struct mv_vhost_net **out, struct mv_err *err) MV_MUST_CHECK;
+/* Before the jail (core/jail.c): opens /dev/vhost-net for the NIC on tap
+ * and keeps it for owner's boots (not owned yet). */
+int vhost_net__keep(const struct mv_vm *owner, const char *tap, struct mv_err *err) MV_MUST_CHECK;
 /* Stops if started, closes, frees; NULL is ignored. */
 void vhost_net__close(struct mv_vhost_net *v);
 /* features: what the driver negotiated (only bits in v->features are

@@ -119,7 +119,8 @@ return function(core)
 
   --- vm:on(event, fn) -> subscription (sub:cancel()). Handlers run on the
   --- loop; "console" and "hvc" handlers get the line, the others an event table. A
-  --- "reset" handler that returns false vetoes the reboot.
+  --- "reset" handler (ev.reason says why the guest reset) that returns false
+  --- vetoes the reboot.
   function VM:on(event, fn)
     check(self)
     check_event(event, 2, self)

@@ -280,6 +280,41 @@ local function validate_disks(v, out)
   return true
 end
 
+-- one virtio-rng: { id } (mv.vm{ rng = { id = ... } } and vm:add_device{type
+-- = "rng"}); an absent id stays absent (the caller picks one)
+local function validate_rng(d, where)
+  if type(d) ~= "table" then return nil, string.format("%s must be a table { id = ... }, got %s", where, type(d)) end
+  local ok, err = check_keys(d, { "id" }, where)
+  if ok then ok, err = check_type(d, "id", "string", where) end
+  if not ok then return nil, err end
+  if d.id ~= nil and (d.id == "" or #d.id > 63) then
+    return nil, string.format("%s: id = %s must be 1 to 63 characters", where, describe(d.id))
+  end
+  return { id = d.id }
+end
+
+-- mv.vm{ rng = true | { id = ID } }: one virtio-rng, id "rng" unless given;
+-- out.rngs is the list the C core reads (hotplug adds to it)
+local function validate_rngs(v, out)
+  out.rng, out.rngs = false, {}
+  if v == nil or v == false then return true end
+  if v ~= true and type(v) ~= "table" then
+    return nil, string.format("rng must be a boolean or a table { id = ... }, got %s (%s)", type(v), describe(v))
+  end
+  local r, err = validate_rng(v == true and {} or v, "rng")
+  if not r then return nil, err end
+  r.id = r.id or "rng"
+  for _, list in ipairs { "disks", "nets" } do
+    for i, d in ipairs(out[list] or {}) do
+      if d.id == r.id then
+        return nil, string.format("rng: id = %s is already used by %s[%d]", describe(r.id), list, i)
+      end
+    end
+  end
+  out.rng, out.rngs = true, { r }
+  return true
+end
+
 -- Devices vm:add_device{...} accepts: kind -> validator(spec, where)
 -- returning the normalized table for the C core (lua/l_vm_hotplug.c reads
 -- it) or nil, message. A new kind is one more entry here, in
@@ -290,6 +325,7 @@ M.device_kinds = {
   net = function(d, where, ctx)
     return require("moonvisor.net_config").validate_one(d, where, { check_keys = check_keys, vm_name = ctx.vm_name })
   end,
+  rng = validate_rng,
 }
 
 -- The kind of a device spec: spec.type, or "plugin" for { plugin = ... }.
@@ -347,9 +383,7 @@ function M.validate(t, core)
     ok, err = check_type(t, k, "string", "mv.vm")
     if not ok then return nil, err end
   end
-  ok, err = check_type(t, "rng", "boolean", "mv.vm")
-  if not ok then return nil, err end
-  local out = { rng = t.rng or false }
+  local out = {}
   counter = counter + 1
   out.name = t.name or ("vm" .. counter)
   if out.name == "" or #out.name > 63 then
@@ -365,6 +399,7 @@ function M.validate(t, core)
   if ok then
     ok, err = require("moonvisor.net_config").validate(t.nets, out, { check_keys = check_keys, vm_name = out.name })
   end
+  if ok then ok, err = validate_rngs(t.rng, out) end
   if ok then ok, err = validate_jail(t.jail, out, core) end
   if ok then ok, err = require("moonvisor.plugin_config").validate(t.devices, out, core) end
   if not ok then return nil, err end

@@ -1,7 +1,8 @@
 -- PCI hotplug from Lua (core/hotplug.h): vm:add_device, vm:add_disk,
--- vm:add_net, vm:remove_device. They wait for the guest, so they run in a
--- task. A malformed spec raises (at the caller's line); what the VM or
--- the guest refuses returns nil, message and leaves the VM as it was.
+-- vm:add_net, vm:add_rng, vm:remove_device. They wait for the guest, so
+-- they run in a task. A malformed spec raises (at the caller's line);
+-- what the VM or the guest refuses returns nil, message and leaves the VM
+-- as it was.
 return function(core, task, VM, check, config)
   local DEFAULT_TIMEOUT = 20
 
@@ -80,6 +81,13 @@ return function(core, task, VM, check, config)
   function VM:add_net(spec)
     if not config.device_kinds.net then error("vm:add_net: this moonvisor has no virtio-net device", 2) end
     local dev, err = add(self, with_type(spec, "net", "vm:add_net"), "vm:add_net", 2)
+    return dev, err
+  end
+
+  --- vm:add_rng{id, timeout} = add_device of a virtio-rng (as rng = {...});
+  --- vm:add_rng() picks its id ("rng0", "rng1", ...)
+  function VM:add_rng(spec)
+    local dev, err = add(self, with_type(spec == nil and {} or spec, "rng", "vm:add_rng"), "vm:add_rng", 2)
     return dev, err
   end
 

@@ -309,29 +309,24 @@ return function(core, mv, task)
     return 204
   end)
 
-  put("vm.boot", function()
-    local vm = need_vm()
-    need_state(vm, "boot", "created", "stopped")
-    world(vm:start())
-    return 204
-  end)
+  -- PUT PATH: the VM must be in one of STATES to DO; then method(vm).
+  local function vm_action(path, method, doing, ...)
+    local states = { ... }
+    put(path, function()
+      local vm = need_vm()
+      need_state(vm, doing, table.unpack(states))
+      world(vm[method](vm))
+      return 204
+    end)
+  end
+
+  vm_action("vm.boot", "start", "boot", "created", "stopped")
 
   get("vm.info", function() return 200, vm_info(need_vm()) end)
   get("vm.counters", function() return 200, counters(need_vm()) end)
 
-  put("vm.pause", function()
-    local vm = need_vm()
-    need_state(vm, "pause", "running")
-    world(vm:pause())
-    return 204
-  end)
-
-  put("vm.resume", function()
-    local vm = need_vm()
-    need_state(vm, "resume", "paused")
-    world(vm:resume())
-    return 204
-  end)
+  vm_action("vm.pause", "pause", "pause", "running")
+  vm_action("vm.resume", "resume", "resume", "paused")
 
   -- The guest gets the ACPI power button and opts.shutdown_timeout seconds
   -- to power off, then the VM is stopped hard; answered once it is stopped.
@@ -343,19 +338,8 @@ return function(core, mv, task)
     return 204
   end)
 
-  put("vm.reboot", function()
-    local vm = need_vm()
-    need_state(vm, "reboot", "running", "paused")
-    world(vm:reset())
-    return 204
-  end)
-
-  put("vm.power-button", function()
-    local vm = need_vm()
-    need_state(vm, "press the power button", "running", "paused")
-    world(vm:power_button())
-    return 204
-  end)
+  vm_action("vm.reboot", "reset", "reboot", "running", "paused")
+  vm_action("vm.power-button", "power_button", "press the power button", "running", "paused")
 
   put("vm.delete", function()
     local vm = current_vm()

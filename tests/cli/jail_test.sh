@@ -10,6 +10,9 @@
 #    fails (not found), of "/hot.raw" plugs the disk (the tiny guest has no
 #    driver, so it then times out waiting for one); a VM defined with
 #    "/hello.bz" boots it, one with a host path is refused;
+#  - a jailed guest with a NIC: its tap attached in the jail's netns
+#    (not the host's) and kept, over reboots; a NIC on lo fails before
+#    the jail, leaving the process as it was;
 #  - clear errors: not root, jail directory gone, the seccomp filter
 #    already on, another VM already running, a second jailed VM.
 set -uo pipefail # no -e: each check reads the status of the command before it
@@ -18,8 +21,10 @@ bin=${MV_BUILD_DIR:-$src/build}/moonvisor
 work=$(mktemp -d)
 chmod 755 "$work"
 pid=
+nsfile=
 cleanup() {
 	[ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || true
+	[ -z "$nsfile" ] || umount "$nsfile" 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -93,10 +98,13 @@ pid=
 [ "$rc" = 143 ]; check $? "SIGTERM ends the jailed VMM (status $rc, want 143)"
 
 # ---- reboots inside the jail ----
-cat >"$work/reset.lua" <<EOF
+# reboots_twice NAME CONFIG WHAT: a guest that resets at once, with CONFIG
+# (Lua table fields) added to its mv.vm{}, boots three times.
+reboots_twice() {
+	cat >"$work/$1.lua" <<EOF
 local mv = require "moonvisor"
-local vm = mv.vm { name = "reset", kernel = "$work/reset.bz", initrd = "$work/initrd", memory = "32M",
-  serial = "null", $J }
+local vm = mv.vm { name = "$1", kernel = "$work/reset.bz", initrd = "$work/initrd", memory = "32M",
+  serial = "null", $2 }
 local boots = 0
 vm:on("console", function(line)
   if line == "boot" then boots = boots + 1 end
@@ -105,8 +113,10 @@ end)
 vm:on("stopped", function(ev) print("stopped " .. ev.reason .. " boots=" .. vm:info().boots) end)
 assert(vm:start())
 EOF
-out=$(timeout 30 "$bin" "$work/reset.lua" 2>&1) || true
-grep -qx 'stopped killed boots=3' <<<"$out"; check $? "a jailed guest reboots twice ($(tail -n1 <<<"$out"))"
+	out=$(timeout 30 "$bin" "$work/$1.lua" 2>&1) || true
+	grep -qx 'stopped killed boots=3' <<<"$out"; check $? "$3 ($(tail -n1 <<<"$out"))"
+}
+reboots_twice reset "$J" "a jailed guest reboots twice"
 
 # ---- paths after the jail resolve inside it ----
 cat >"$work/inside.lua" <<EOF
@@ -134,6 +144,54 @@ check $? "vm:add_disk of a host path is not found after the jail"
 grep -q "^hot inside: nil the guest did not start a driver for hot" <<<"$out"
 check $? "vm:add_disk of /hot.raw plugs the jail's file"
 grep -qx 'c: hello' <<<"$out" && grep -qx 'c stopped poweroff' <<<"$out"; check $? "/hello.bz is the jail's"
+
+# ---- a NIC: its tap attached in the jail's netns before the jail, kept over reboots ----
+nsfile=$work/netns
+: >"$nsfile"
+if [ -c /dev/net/tun ] && unshare --net="$nsfile" true 2>/dev/null; then
+	JN="jail = { chroot = '$jail', uid = 1000, gid = 1000, netns = '$nsfile' }"
+	cat >"$work/nic.lua" <<EOF
+local mv = require "moonvisor"
+local vm = mv.vm { name = "nic", kernel = "$work/halt.bz", memory = "32M", serial = "null",
+  nets = { { id = "n0", tap = "mvclitap0" } }, $JN }
+vm:on("console", function(line) print("guest: " .. line) end)
+assert(vm:start())
+EOF
+	"$bin" "$work/nic.lua" </dev/null >"$work/nic.log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do grep -q '^guest: up' "$work/nic.log" && break; sleep 0.1; done
+	if grep -q '^guest: up' "$work/nic.log"; then
+		nsenter --net="$nsfile" ip link show mvclitap0 >/dev/null 2>&1; check $? "the tap is in the jail's netns"
+		! ip link show mvclitap0 >/dev/null 2>&1; check $? "and not in the host's"
+		n=$(grep -lP '^iff:\tmvclitap0$' /proc/$pid/fdinfo/* 2>/dev/null | wc -l)
+		[ "$n" -ge 2 ]; check $? "the VMM holds the tap twice (kept, and the NIC's duplicate): $n"
+	else
+		bad "jailed tiny guest with a NIC did not print: $(cat "$work/nic.log")"
+	fi
+	kill -TERM "$pid"
+	wait "$pid"
+	pid=
+	reboots_twice nicreset "nets = { { id = \"n0\", tap = \"mvclitap0\" } }, $JN" "a jailed guest with a NIC reboots twice"
+	# a NIC on an interface that is not a tap: the attach fails before the
+	# jail, which leaves the process as it was (an unjailed VM starts)
+	cp "$jail/hello.bz" "$work/hello.bz"
+	cat >"$work/nicbusy.lua" <<EOF
+local mv = require "moonvisor"
+local vm = mv.vm { name = "j", kernel = "$work/halt.bz", memory = "32M", serial = "null",
+  nets = { { id = "n0", tap = "mvclitap0" }, { id = "n1", tap = "lo" } }, $JN }
+print(vm:start())
+local c = mv.vm { name = "c", kernel = "$work/hello.bz", memory = "32M", serial = "null" }
+c:on("console", function(line) print("c: " .. line) end)
+assert(c:start())
+EOF
+	out=$(timeout 30 "$bin" "$work/nicbusy.lua" 2>&1) || true
+	grep -q "^nil	vm 'j' cannot start: jail: nets\[2\] 'n1': lo is not a tap" <<<"$out"
+	check $? "a NIC on lo: $(grep -m1 '^nil' <<<"$out")"
+	grep -qx 'c: hello' <<<"$out"; check $? "a failed NIC leaves the process unjailed"
+else
+	echo "SKIPPED the NIC part: no /dev/net/tun or unshare --net failed"
+	nsfile=
+fi
 
 # ---- errors ----
 start_error() { # SCRIPT-BODY: run it, set out to its output

@@ -5,14 +5,15 @@
 # host's, and `poweroff` in the guest ends moonvisor with status 0. The
 # 1- and 4-CPU boots enter the kernel unpacked on the host (PVH, the
 # default), the 2-CPU boot lets the bzImage decompress itself
-# (kernel_unpack = false); moonvisor -v says which it did.
+# (kernel_unpack = false); moonvisor -v says which it did. Every vCPU
+# offers the TSC-deadline LAPIC timer mode (cpuinfo flag tsc_deadline_timer).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 bin=$(moonvisor_bin)
 guest_dir >/dev/null
 work=$(test_workdir boot)
-cmd='echo cpus=$(grep -c ^processor /proc/cpuinfo); echo memtotal_kb=$(awk "/MemTotal/{print \$2}" /proc/meminfo); echo epoch=$(date +%s)'
+cmd='echo cpus=$(grep -c ^processor /proc/cpuinfo); echo memtotal_kb=$(awk "/MemTotal/{print \$2}" /proc/meminfo); echo epoch=$(date +%s); echo tscdl=$(grep -c tsc_deadline_timer /proc/cpuinfo)'
 
 check_boot() {
 	local cpus=$1 mem=$2 mem_kb=$3 unpack=$4 log=$work/boot-$1-$2.log rc=0 got
@@ -27,6 +28,7 @@ check_boot() {
 	expect_status "moonvisor (cpus=$cpus memory=$mem)" 0 "$rc"
 	expect_line "$log" '^moonvisor-guest: ready' "marker, cpus=$cpus memory=$mem"
 	expect_line "$log" "^cpus=$cpus\$" "guest sees $cpus CPUs"
+	expect_line "$log" "^tscdl=$cpus\$" "every CPU has the TSC-deadline timer (CPUID.1:ECX[24])"
 	expect_line "$log" '^moonvisor-guest: exit status 0' "command ran, cpus=$cpus memory=$mem"
 	got=$(tr -d '\r' <"$log" | sed -n 's/^memtotal_kb=//p' | head -n1)
 	# MemTotal excludes the kernel image, reserved memory and the memory map

@@ -3,7 +3,11 @@
 -- keys: cpus, memory, serial (stdio|null|file path), boots=N (stop the VM
 -- with vm:kill() once the guest has printed its ready marker N times),
 -- cmdline (extra kernel arguments), unpack=false (kernel_unpack = false:
--- the bzImage decompresses itself).
+-- the bzImage decompresses itself), initrd (instead of the default guest's),
+-- debugport=PATH (a debugport.so device, at port dbgport=N, default 0x402:
+-- each byte the guest writes there is printed to stderr as
+-- "itest: debugport value=V time_ns=T", T its host CLOCK_MONOTONIC stamp;
+-- scripts/bench-boot's milestones).
 local mv = require "moonvisor"
 
 local tg = dofile((arg[0]:match("^(.*/)") or "./") .. "testguest.lua")
@@ -22,10 +26,11 @@ local vm = mv.vm {
   cpus = tonumber(opts.cpus or "1"),
   memory = opts.memory or "256M",
   kernel = tg.kernel,
-  initrd = tg.initrd,
+  initrd = opts.initrd or tg.initrd,
   kernel_unpack = opts.unpack ~= "false",
   cmdline = tg.cmdline(opts.cmdline, command),
   serial = serial,
+  devices = opts.debugport and { { plugin = opts.debugport, port = tonumber(opts.dbgport or "0x402") } } or nil,
 }
 
 local ready = 0
@@ -38,7 +43,10 @@ vm:on("console", function(line)
     end
   end
 end)
-vm:on("reset", function() io.stderr:write("itest: reset event\n") end)
+vm:on("plugin:debugport", function(ev)
+  io.stderr:write(string.format("itest: debugport value=%d time_ns=%d\n", ev.value, ev.time_ns))
+end)
+vm:on("reset", function(ev) io.stderr:write("itest: reset event (" .. ev.reason .. ")\n") end)
 vm:on("stopped", function(ev)
   io.stderr:write(string.format("itest: stopped reason=%s boots=%d\n", ev.reason, vm:info().boots))
 end)

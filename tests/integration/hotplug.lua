@@ -19,7 +19,7 @@ local vm = mv.vm {
   kernel = tg.kernel, initrd = tg.initrd, cmdline = tg.cmdline(nil, command),
 }
 
-local function say(fmt, ...) io.stderr:write("\n" .. string.format(fmt, ...) .. "\n") end
+local say = tg.say
 
 local function pid()
   local f = assert(io.open("/proc/self/stat"))
@@ -38,17 +38,9 @@ local function sync(name)
   error("the test never acknowledged sync point " .. name)
 end
 
-local function expect(pattern, timeout)
-  local line, err = vm.console:expect(pattern, { timeout = timeout or 300 })
-  if not line then error(string.format("guest line %q: %s", pattern, tostring(err))) end
-  return line
-end
+local function expect(pattern, timeout) return tg.expect(vm, pattern, timeout) end
 
-local function device(id)
-  for _, d in ipairs(vm:info().devices) do
-    if d.id == id then return d end
-  end
-end
+local function device(id) return tg.device(vm, id) end
 
 local added, removed = 0, 0
 vm:on("device_added", function(ev) added = added + 1 say("host-event: device_added id=%s pci=%s type=%s", ev.id, ev.pci, ev.type) end)

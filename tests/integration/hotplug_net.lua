@@ -15,7 +15,7 @@ local vm = mv.vm {
   kernel = tg.kernel, initrd = tg.initrd, cmdline = tg.cmdline(nil, command),
 }
 
-local function say(fmt, ...) io.stderr:write("\n" .. string.format(fmt, ...) .. "\n") end
+local say = tg.say
 
 local function sync(name)
   local f = assert(io.open("/proc/self/stat"))
@@ -30,11 +30,7 @@ local function sync(name)
   error("the test never acknowledged sync point " .. name)
 end
 
-local function expect(pattern)
-  local line, err = vm.console:expect(pattern, { timeout = 300 })
-  if not line then error(string.format("guest line %q: %s", pattern, tostring(err))) end
-  return line
-end
+local function expect(pattern, timeout) return tg.expect(vm, pattern, timeout) end
 
 vm:on("stopped", function(ev) say("hpnet: stopped reason=%s", ev.reason) end)
 assert(vm:start())

@@ -18,7 +18,7 @@ local vm = mv.vm {
   kernel = tg.kernel, initrd = tg.initrd, cmdline = tg.cmdline("mv.exit=reboot reboot=t", command),
 }
 
-local function say(fmt, ...) io.stderr:write("\n" .. string.format(fmt, ...) .. "\n") end
+local say = tg.say
 
 local function report(run)
   for _, d in ipairs(vm:info().devices) do

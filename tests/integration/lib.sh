@@ -17,7 +17,8 @@
 #   expect_status WHAT WANT GOT
 #   add_failure MSG             record a failed expectation of your own
 #   finish LOG                  exit 1 (printing failures and LOG) if an
-#                               expectation failed, else print PASS
+#                               expectation failed or any *.log next to LOG
+#                               holds a sanitizer report, else print PASS
 #   fail MSG / skip MSG         exit 1 / exit 77 (ctest: skipped)
 
 MV_SOURCE_DIR=${MV_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -113,8 +114,23 @@ expect_status() {
 	[ "$3" = "$2" ] || _mv_failures+=("expected $1 to exit with status $2, got $3")
 }
 
+# expect_no_sanitizer_report DIR: no *.log in DIR holds an ASan, LSan or
+# UBSan report (MV_SANITIZE builds). The exit status alone misses some: a
+# UBSan abort exits 1, which a test may expect for other reasons, and a
+# background or REPL-client moonvisor's status may go unchecked.
+_mv_san_ere='==[0-9]+==ERROR: [A-Za-z]+Sanitizer|SUMMARY: [A-Za-z]+Sanitizer:|: runtime error: '
+expect_no_sanitizer_report() {
+	local f
+	for f in "$1"/*.log; do
+		[ -f "$f" ] && grep -aqE -- "$_mv_san_ere" "$f" || continue
+		_mv_failures+=("sanitizer report in $f:
+$(tr -d '\r' <"$f" | grep -aE -A40 -- "$_mv_san_ere" | head -n80 || true)")
+	done
+}
+
 finish() {
 	local log=$1 f
+	expect_no_sanitizer_report "$(dirname -- "$log")"
 	if [ ${#_mv_failures[@]} -eq 0 ]; then
 		say "PASS"
 		exit 0

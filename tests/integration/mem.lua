@@ -18,14 +18,10 @@
 --                  balloon's counters (reported: free page reporting, with
 --                  MV_MEM_REPORTING=1)
 local mv = require "moonvisor"
+local tg = dofile((arg[0]:match("^(.*/)") or "./") .. "testguest.lua")
 
-local command
-for i = 1, #arg do
-  if arg[i] == "--" then command = table.concat(arg, " ", i + 1) break end
-end
+local command = tg.command(arg)
 assert(command, "usage: mem.lua -- COMMAND...")
-local cache = os.getenv("MV_CACHE_DIR") or ((os.getenv("HOME") or "/root") .. "/.cache/moonvisor")
-local guest = os.getenv("MV_GUEST_DIR") or (cache .. "/guest")
 local shared = os.getenv("MV_MEM_SHARED") == "1"
 local reporting = os.getenv("MV_MEM_REPORTING") == "1"
 
@@ -33,8 +29,7 @@ local vm = mv.vm {
   name = "memtest", cpus = 1,
   memory = { size = "256M", hotplug = "2G", shared = shared },
   balloon = { stats = 1, deflate_on_oom = true, free_page_reporting = reporting, pressure = { medium = 0.25, critical = 0.10, hysteresis = 0.05 } },
-  kernel = guest .. "/vmlinuz", initrd = guest .. "/initrd.img",
-  cmdline = "console=ttyS0 quiet panic=-1 no_timer_check -- " .. command,
+  kernel = tg.kernel, initrd = tg.initrd, cmdline = tg.cmdline(nil, command),
 }
 
 local function say(fmt, ...) io.stderr:write("\nmemtest: " .. string.format(fmt, ...) .. "\n") end

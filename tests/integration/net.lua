@@ -35,9 +35,9 @@ vm:on("console", function(line)
 end)
 -- a reset the test did not ask for (a guest panic with panic=-1, a triple
 -- fault) stops the VM, named, instead of booting again
-vm:on("reset", function()
+vm:on("reset", function(ev)
   if runs > 1 and reported == vm:info().boots then return true end
-  io.stderr:write(string.format("\nnettest: unexpected guest reset after %d report(s)\n", reported))
+  io.stderr:write(string.format("\nnettest: unexpected guest reset (%s) after %d report(s)\n", ev.reason, reported))
   return false
 end)
 vm:on("stopped", function(ev)

@@ -1,13 +1,16 @@
 -- Plugin devices with the default guest (tests/integration/plugins_test.sh):
---   moonvisor plugins.lua PLUGIN_DIR BAD_DIR RNG_SOURCE INITRD -- COMMAND
+--   moonvisor plugins.lua PLUGIN_DIR BAD_DIR RNG_SOURCE INITRD HOTPLUG_SOURCE -- COMMAND
 -- PLUGIN_DIR holds debugport.so, watchdog.so, rngfile.so; BAD_DIR the
 -- test's bad plugins (bad_abi.so, noentry.so, initfail.so, overlap.so).
+-- HOTPLUG_SOURCE feeds the rngfile device hotplugged when the guest says
+-- "hp-rng-plug" and removed when it says "hp-rng-unplug".
 -- Prints what happens as "plugins: ..." lines for the test to check.
 local mv = require "moonvisor"
 
 local tg = dofile((arg[0]:match("^(.*/)") or "./") .. "testguest.lua")
 local command, args = tg.command(arg)
-local pdir, bad, source, initrd = table.unpack(args)
+local pdir, bad, source, initrd, hsource = table.unpack(args)
+assert(hsource and command, "usage: plugins.lua PLUGIN_DIR BAD_DIR RNG_SOURCE INITRD HOTPLUG_SOURCE -- COMMAND")
 
 local function say(fmt, ...) io.stderr:write("\nplugins: " .. string.format(fmt, ...) .. "\n") end
 local function base(extra)
@@ -54,6 +57,7 @@ vm:on("plugin:debugport", function(ev)
     say("boot mark %d (vm boots=%d)", boots_seen, vm:info().boots)
     if boots_seen == 2 then
       say("after reboot: dbg count=%s", tostring(vm:device("dbg"):count()))
+      say("after reboot: hotrng listed=%s", tostring(vm:device("hotrng") ~= nil))
       vm:kill()
     end
   end
@@ -67,7 +71,7 @@ vm:on("plugin:watchdog", function(ev)
   say("watchdog fired: action=%s timeout=%d device=%s state=%s", ev.action, ev.timeout, ev.device,
     tostring(vm:device("wd"):state()))
 end)
-vm:on("reset", function() say("guest reset (boots=%d)", vm:info().boots) end)
+vm:on("reset", function(ev) say("guest reset (boots=%d, %s)", vm:info().boots, ev.reason) end)
 vm:on("console", function(line)
   if line:find("starving", 1, true) then
     say("rng bytes served=%s; wd state=%s timeout=%s", tostring(vm:device("hwrng"):bytes()),
@@ -75,8 +79,35 @@ vm:on("console", function(line)
   end
 end)
 vm:on("stopped", function(ev) say("stopped reason=%s boots=%d", ev.reason, vm:info().boots) end)
+vm:on("device_added", function(ev) say("device_added id=%s pci=%s", ev.id, ev.pci) end)
+vm:on("device_removed", function(ev) say("device_removed id=%s pci=%s", ev.id, ev.pci) end)
+
+-- a virtio plugin device hotplugged while the guest runs, then ejected;
+-- the guest's hp- lines are relayed whole as "plugins: guest: ..." (on the
+-- raw console our own lines can cut into them)
+local function hotplug_rng()
+  local function expect(pattern)
+    local line, err = vm.console:expect(pattern, { timeout = 300 })
+    if not line then error(string.format("guest line %q: %s", pattern, tostring(err))) end
+    return line
+  end
+  local function relay(pattern) say("guest: %s", expect(pattern)) end
+  expect("^hp%-rng%-plug$")
+  local dev, err = vm:add_device { plugin = pdir .. "/rngfile.so", id = "hotrng", source = hsource, timeout = 120 }
+  say("hotplug rng: %s", dev and string.format("ok id=%s pci=%s", dev.id, tostring(dev.pci)) or err)
+  if not dev then return end
+  relay("^hp%-rng%-selected ")
+  relay("^hp%-hwrng=")
+  expect("^hp%-rng%-unplug$")
+  say("hotplug rng served=%s", tostring(vm:device("hotrng"):bytes()))
+  local ok, rerr = vm:remove_device("hotrng", { timeout = 120 })
+  say("hotplug rng removed: %s; listed=%s", ok and "ok" or tostring(rerr), tostring(vm:device("hotrng") ~= nil))
+  relay("^hp%-rng%-gone ")
+  relay("^hp%-hwrng%-after=")
+end
 
 assert(vm:start())
+mv.spawn(hotplug_rng) -- an error is logged as "moonvisor: task ... failed: ..."
 -- at runtime: a port-I/O plugin device joins; a clashing one and one
 -- that needs ACPI at boot are refused; the VM runs on
 local rt, err = vm:add_device { plugin = pdir .. "/debugport.so", id = "rt", port = 0x403 }

@@ -29,4 +29,23 @@ function M.cmdline(extra, command)
   return s
 end
 
+-- Writes a line to stderr on a line of its own (the guest's console may be
+-- mid-line on stdout).
+function M.say(fmt, ...) io.stderr:write("\n" .. string.format(fmt, ...) .. "\n") end
+
+-- Waits (in a task) for a console line matching pattern; the line, or an
+-- error naming the pattern.
+function M.expect(vm, pattern, timeout)
+  local line, err = vm.console:expect(pattern, { timeout = timeout or 300 })
+  if not line then error(string.format("guest line %q: %s", pattern, tostring(err)), 2) end
+  return line
+end
+
+-- vm:info()'s entry for the device with this id, or nil.
+function M.device(vm, id)
+  for _, d in ipairs(vm:info().devices) do
+    if d.id == id then return d end
+  end
+end
+
 return M

@@ -191,15 +191,31 @@ describe("mv.vm configuration", function()
     os.remove(f)
   end)
 
-  it("validates rng: a boolean, with a did-you-mean for typos", function()
+  it("validates rng: a boolean or { id }, with a did-you-mean for typos", function()
     local cfgmod = require "moonvisor.config"
     local fake_core = { probe_kernel = function() return {} end, parse_size = function() return 64 * mv.MiB end }
     local out = assert(cfgmod.validate(cfg { rng = true }, fake_core))
     assert.is_true(out.rng)
+    assert.are.same({ { id = "rng" } }, out.rngs)
     out = assert(cfgmod.validate(cfg {}, fake_core))
     assert.is_false(out.rng)
-    assert.matches("rng must be a boolean, got string", h.error_of(mv.vm, cfg { rng = "yes" }), 1, true)
-    assert.matches("rng must be a boolean, got number", h.error_of(mv.vm, cfg { rng = 1 }), 1, true)
+    assert.are.same({}, out.rngs)
+    out = assert(cfgmod.validate(cfg { rng = { id = "entropy" } }, fake_core))
+    assert.are.same({ { id = "entropy" } }, out.rngs)
+    out = assert(cfgmod.validate(cfg { rng = {} }, fake_core))
+    assert.are.same({ { id = "rng" } }, out.rngs)
+    assert.matches('rng must be a boolean or a table { id = ... }, got string ("yes")',
+      h.error_of(mv.vm, cfg { rng = "yes" }), 1, true)
+    assert.matches("rng must be a boolean or a table { id = ... }, got number",
+      h.error_of(mv.vm, cfg { rng = 1 }), 1, true)
+    assert.matches("rng: unknown field 'di' (did you mean 'id'?)", h.error_of(mv.vm, cfg { rng = { di = "x" } }),
+      1, true)
+    assert.matches("rng: id must be a string, got number", h.error_of(mv.vm, cfg { rng = { id = 7 } }), 1, true)
+    assert.matches('rng: id = "" must be 1 to 63 characters', h.error_of(mv.vm, cfg { rng = { id = "" } }), 1, true)
+    local img = h.write(h.tmpname(".img"), string.rep("\0", 4096))
+    assert.matches('rng: id = "rng" is already used by disks[1]',
+      h.error_of(mv.vm, cfg { rng = true, disks = { { id = "rng", path = img } } }), 1, true)
+    os.remove(img)
     local err = h.error_of(mv.vm, cfg { rnd = true })
     assert.matches("unknown field 'rnd'", err, 1, true)
     assert.matches("did you mean 'rng'", err, 1, true)

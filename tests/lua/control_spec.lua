@@ -4,16 +4,7 @@
 local mv = require "moonvisor"
 local h = require "mvtest"
 
--- Runs fn as a task and the loop until everything settled; returns the task.
-local function run(fn)
-  local t = mv.spawn(fn)
-  mv.run()
-  return t
-end
-
-local function expect_done(t)
-  assert.are.equal("done", t.status, tostring(t.error))
-end
+local run, expect_done = h.run_task, h.expect_done
 
 describe("tasks", function()
   it("run fn with arguments and join returns the results", function()
@@ -249,6 +240,38 @@ describe("vm lifecycle and events", function()
     assert.are.equal(3, #vm.console:tail(10))
     vm:destroy()
     os.remove(kernel)
+  end)
+
+  it("the reset event says why the guest reset (handlers and the event monitor)", function()
+    local reasons = {}
+    local events = h.tmpname(".events")
+    assert(mv.api.event_monitor(events))
+    for _, c in ipairs { { "reset", "acpi reset register" }, { "reset_kbd", "keyboard controller" },
+                         { "reset_cf9", "port 0xcf9" }, { "triple_fault", "triple fault" } } do
+      local kernel = h.tiny_guest(h.code[c[1]])
+      local vm = mv.vm { kernel = kernel, memory = "32M", serial = "null" }
+      local stopped
+      vm:on("reset", function(ev)
+        reasons[c[1]] = ev.reason
+        return false
+      end)
+      vm:on("stopped", function(ev) stopped = ev.reason end)
+      assert(vm:start())
+      local guard = mv.after(10, function() vm:kill() end) -- a guest whose reset went unheard
+      mv.run()
+      guard:cancel()
+      assert.are.equal("reset", stopped, c[1])
+      vm:destroy()
+      os.remove(kernel)
+      assert.are.equal(c[2], reasons[c[1]], c[1])
+    end
+    local monitored = {}
+    for line in io.lines(events) do
+      local e = mv.json.decode(line)
+      if e.event == "reset" then monitored[#monitored + 1] = e.properties.reason end
+    end
+    os.remove(events)
+    assert.are.same({ "acpi reset register", "keyboard controller", "port 0xcf9", "triple fault" }, monitored)
   end)
 
   it("a reset handler may destroy or kill the VM", function()

@@ -5,40 +5,9 @@
 local mv = require "moonvisor"
 local h = require "mvtest"
 
-local function run(fn)
-  local t = mv.spawn(fn)
-  mv.run()
-  return t
-end
+local run, expect_done, image, device = h.run_task, h.expect_done, h.image, h.device
 
-local function expect_done(t)
-  assert.are.equal("done", t.status, tostring(t.error))
-end
-
-local function le64(n) return string.pack("<I8", n) end
-
-local PCIHP = 0xFE000010          -- core/x86/layout.h LAYOUT_PCIHP_MMIO
--- Maps [0xFE000000, +2 MiB) (the boot tables cover the first GiB only:
--- a page directory at 0x80000 for the 4th GiB), then forever: eax =
--- PCID (read clears); if nonzero, B0EJ = eax.
-local EJECTOR = table.concat {
-  "\72\184", le64(0xFE000083),               -- mov rax, 0xFE000000 | PS | RW | P
-  "\72\163", le64(0x80000 + 0x1F0 * 8),      -- mov [PD + 496 * 8], rax
-  "\72\184", le64(0x80003),                  -- mov rax, PD | RW | P
-  "\72\163", le64(0xA000 + 3 * 8),           -- mov [PDPT + 3 * 8], rax
-  "\15\32\216", "\15\34\216",                -- mov rax, cr3; mov cr3, rax
-  "\161", le64(PCIHP + 4),                   -- 0: mov eax, [PCID]
-  "\133\192",                                -- 9: test eax, eax
-  "\116\243",                                -- 11: jz 0
-  "\163", le64(PCIHP + 8),                   -- 13: mov [B0EJ], eax
-  "\235\232",                                -- 22: jmp 0
-}
-
-local function image(size)
-  local p = h.tmpname(".img")
-  h.write(p, string.rep("\0", size or 65536))
-  return p
-end
+local EJECTOR = h.code.pcihp_ejector -- plays acpiphp's part (tests/lua/mvtest.lua)
 
 local function pid()
   local f = assert(io.open("/proc/self/stat"))
@@ -53,13 +22,6 @@ local function has_open(path)
   local out = p:read("a")
   p:close()
   return out:find(path, 1, true) ~= nil
-end
-
-local function device(vm, id)
-  for _, d in ipairs(vm:info().devices) do
-    if d.id == id then return d end
-  end
-  return nil
 end
 
 describe("hotplug argument checks", function()
@@ -95,8 +57,14 @@ describe("hotplug argument checks", function()
       e(function() vm:remove_device("x", { timeout = "soon" }) end)
       e(function() vm:add_net { id = "n1", tap = "a/b" } end)
       e(function() vm:add_device { type = "net", id = "n1" } end)
+      e(function() vm:add_device { type = "rng", id = "r1", path = img } end)
+      e(function() vm:add_rng { id = 5 } end)
+      e(function() vm:add_rng { type = "rng" } end)
+      e(function() vm:add_rng "r1" end)
+      e(function() vm:add_rng { id = "" } end)
+      e(function() vm:add_rng { di = "r1" } end)
     end))
-    assert.matches("vm:add_device: type is required (one of: disk, net)", errs[1], 1, true)
+    assert.matches("vm:add_device: type is required (one of: disk, net, rng)", errs[1], 1, true)
     assert.matches('vm:add_device: type = "floppy" is not a device kind', errs[2], 1, true)
     assert.matches("vm:add_device: unknown field 'sreial' (did you mean 'serial'?)", errs[3], 1, true)
     assert.matches("vm:add_device: path: /nonexistent/x.img: No such file or directory", errs[4], 1, true)
@@ -107,6 +75,13 @@ describe("hotplug argument checks", function()
     assert.matches("vm:remove_device: timeout = soon must be", errs[9], 1, true)
     assert.matches('vm:add_net: tap = "a/b" is not an interface name', errs[10], 1, true)
     assert.matches("vm:add_device: tap is required", errs[11], 1, true)
+    assert.matches("vm:add_device: unknown field 'path' (valid fields: id)", errs[12], 1, true)
+    assert.matches("vm:add_rng: id must be a string, got number", errs[13], 1, true)
+    assert.matches('vm:add_rng: no type field (it is always "rng")', errs[14], 1, true)
+    assert.matches("vm:add_rng expects a table, got string", errs[15], 1, true)
+    assert.matches('vm:add_rng: id = "" must be 1 to 63 characters', errs[16], 1, true)
+    assert.matches("vm:add_rng: unknown field 'di' (did you mean 'id'?)", errs[17], 1, true)
+    assert.are.equal(17, #errs)
     for _, err in ipairs(errs) do assert.matches("hotplug_spec.lua:%d+:", err) end
   end)
 
@@ -115,6 +90,7 @@ describe("hotplug argument checks", function()
       1, true)
     assert.matches("vm:remove_device must be called from a task",
       h.error_of(function() vm:remove_device("x") end), 1, true)
+    assert.matches("vm:add_rng must be called from a task", h.error_of(function() vm:add_rng() end), 1, true)
   end)
 
   it("refuses a VM that is not running", function()

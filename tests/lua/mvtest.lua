@@ -49,7 +49,10 @@ function M.code.print(text)
   return table.concat(t)
 end
 M.code.poweroff = out8(0x600, (5 << 2) | 0x20) .. "\244\235\253"   -- S5, then hlt; jmp
-M.code.reset = out8(0x602, 1) .. "\244\235\253"
+M.code.reset = out8(0x602, 1) .. "\244\235\253"                   -- the ACPI reset register
+M.code.reset_kbd = out8(0x64, 0xFE) .. "\244\235\253"               -- i8042: pulse the reset line
+M.code.reset_cf9 = out8(0xCF9, 0x06) .. "\244\235\253"              -- reset control: RST_CPU | SYS_RST
+M.code.triple_fault = "\015\011"                                     -- ud2 with an empty IDT
 M.code.spin = "\235\254"                                            -- jmp $
 -- echo every byte the UART receives back to it, forever
 M.code.echo = string.char(
@@ -71,6 +74,24 @@ M.code.print_pvpanic = string.char(
   0x04, 0x30,               -- add al, '0'
   0x66, 0xBA, 0xF8, 0x03,   -- mov dx, 0x3f8
   0xEE)                     -- out dx, al
+
+-- plays acpiphp's part for PCI hotplug: maps [0xFE000000, +2 MiB) (the
+-- boot tables cover the first GiB only: a page directory at 0x80000 for
+-- the 4th GiB), then forever: eax = PCID (read clears); if nonzero, B0EJ
+-- = eax (core/x86/layout.h LAYOUT_PCIHP_MMIO = 0xFE000010)
+local function le64(n) return string.pack("<I8", n) end
+M.code.pcihp_ejector = table.concat {
+  "\72\184", le64(0xFE000083),               -- mov rax, 0xFE000000 | PS | RW | P
+  "\72\163", le64(0x80000 + 0x1F0 * 8),      -- mov [PD + 496 * 8], rax
+  "\72\184", le64(0x80003),                  -- mov rax, PD | RW | P
+  "\72\163", le64(0xA000 + 3 * 8),           -- mov [PDPT + 3 * 8], rax
+  "\15\32\216", "\15\34\216",                -- mov rax, cr3; mov cr3, rax
+  "\161", le64(0xFE000010 + 4),               -- 0: mov eax, [PCID]
+  "\133\192",                                -- 9: test eax, eax
+  "\116\243",                                -- 11: jz 0
+  "\163", le64(0xFE000010 + 8),               -- 13: mov [B0EJ], eax
+  "\235\232",                                -- 22: jmp 0
+}
 
 -- A tiny guest: a bzImage whose entry runs `code`.
 function M.tiny_guest(code)
@@ -128,6 +149,34 @@ function M.error_of(fn, ...)
   local ok, err = pcall(fn, ...)
   assert(not ok, "expected an error, got success")
   return tostring(err)
+end
+
+-- Runs fn as a task and the loop until everything settled; returns the task.
+function M.run_task(fn)
+  local mv = require "moonvisor"
+  local t = mv.spawn(fn)
+  mv.run()
+  return t
+end
+
+-- Fails unless the task ran to its end without an error.
+function M.expect_done(t)
+  if t.status ~= "done" then
+    error(string.format("task %s, not done: %s", tostring(t.status), tostring(t.error)), 2)
+  end
+end
+
+-- A zero-filled raw disk image of size bytes (default 64 KiB).
+function M.image(size)
+  return M.write(M.tmpname(".img"), string.rep("\0", size or 65536))
+end
+
+-- vm:info()'s entry for the device with this id, or nil.
+function M.device(vm, id)
+  for _, d in ipairs(vm:info().devices) do
+    if d.id == id then return d end
+  end
+  return nil
 end
 
 return M

@@ -171,6 +171,18 @@ describe("plugin devices with tiny guests", function()
     vm:destroy()
   end)
 
+  it("watchdog: action reset; the reset event names the plugin device and its reason", function()
+    local vm = mv.vm { kernel = h.tiny_guest(watchdog_guest(false)), memory = "32M", serial = "null",
+                       devices = { { plugin = WATCHDOG, id = "wd", action = "reset" } } }
+    local reason
+    vm:on("reset", function(ev) reason = ev.reason return false end)
+    assert(vm:start())
+    mv.run()
+    assert.are.equal("plugin wd: watchdog expired", reason)
+    assert.are.equal("reset", vm:info().stop_reason)
+    vm:destroy()
+  end)
+
   it("watchdog: action none only reports; a fed watchdog stays quiet", function()
     local vm = mv.vm { kernel = h.tiny_guest(watchdog_guest(false)), memory = "32M", serial = "null",
                        devices = { { plugin = WATCHDOG, id = "wd", action = "none" } } }

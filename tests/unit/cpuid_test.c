@@ -75,6 +75,20 @@ static void test_topology_leaves(void **state)
 	free(c);
 }
 
+static void test_tsc_deadline_added_and_kept(void **state)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	c->entries[0].ecx = 0x1;
+	cpuid__add_tsc_deadline(c);
+	assert_int_equal(c->entries[0].ecx, 0x1 | (1u << 24));
+	for (unsigned int i = 1; i < c->nent; i++) /* leaf 1 only */
+		assert_false(c->entries[i].ecx & (1u << 24));
+	cpuid__patch(c, 2, 4); /* the per-vCPU patch keeps it */
+	assert_true(c->entries[0].ecx & (1u << 24));
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -82,6 +96,7 @@ int main(void)
 		cmocka_unit_test(test_single_cpu_has_no_htt),
 		cmocka_unit_test(test_invariant_tsc_hidden),
 		cmocka_unit_test(test_topology_leaves),
+		cmocka_unit_test(test_tsc_deadline_added_and_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* core/jail_fds.c: descriptors kept across the jail (jail__open hands out
  * duplicates of them by path and access mode) and inherited descriptors
  * (closed at jail time unless their number now holds another file); the
- * rlimit names. Entering the jail itself needs root and changes the whole
+ * rlimit names; a tap taking its kept descriptor. Entering the jail itself needs root and changes the whole
  * process: tests/cli/jail_test.sh and tests/integration/jail_test.sh. */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "core/jail_priv.h"
+#include "devices/backend/tap.h"
 
 static const int owner_a, owner_b; /* stand-ins for two VMs */
 #define A ((const struct mv_vm *)&owner_a)
@@ -82,6 +84,67 @@ static void test_keep_error_names_it(void **state)
 	assert_int_equal(jail__open("/nonexistent/x.img", O_RDWR), -ENOENT);
 }
 
+/* Descriptors kept by key (a tap, vhost-net): duplicates of the same
+ * open file, lent to one user at a time, found by key only (never by
+ * jail__open), one per key. */
+static void test_kept_by_key(void **state)
+{
+	struct mv_err err = { "" };
+	int sv[2], fd1, fd2;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	assert_int_equal(jail__take_kept("tap t0"), -ENOENT);
+	assert_int_equal(jail__keep_fd(A, "tap t0", sv[0], NULL), 0);
+	fd1 = jail__take_kept("tap t0");
+	assert_true(fd1 >= 0 && fd1 != sv[0]);
+	assert_int_equal(jail__take_kept("tap t0"), -EBUSY); /* lent */
+	jail__return_kept("tap t0");
+	fd2 = jail__take_kept("tap t0");
+	assert_true(fd2 >= 0 && fd2 != fd1);
+	assert_int_equal(ino_of(fd1), ino_of(sv[0]));
+	assert_int_equal(ino_of(fd2), ino_of(sv[0]));
+	assert_int_equal(fcntl(fd1, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	assert_int_equal(jail__open("tap t0", O_RDWR), -ENOENT);
+	assert_int_equal(jail__take_kept("tap t1"), -ENOENT);
+	/* a second descriptor under the same key is refused (and closed) */
+	assert_int_equal(jail__keep_fd(B, "tap t0", sv[1], &err), -EEXIST);
+	assert_string_equal(err.msg, "tap t0 is kept already");
+	assert_int_equal(fcntl(sv[1], F_GETFD), -1);
+	close(fd1);
+	close(fd2);
+	jail__forget(A);
+	assert_int_equal(jail__take_kept("tap t0"), -ENOENT);
+	assert_int_equal(fcntl(sv[0], F_GETFD), -1); /* closed by forget */
+}
+
+/* tap__open takes the kept descriptor for its name instead of attaching
+ * (here a datagram socket stands in for the tap: it takes no offloads). */
+static void test_tap_open_takes_kept(void **state)
+{
+	struct mv_tap *tap = NULL, *tap2 = NULL;
+	struct mv_err err = { "" };
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	assert_int_equal(jail__keep_fd(A, "tap mvunit0", sv[0], NULL), 0);
+	assert_int_equal(tap__open("mvunit0", &tap, &err), 0);
+	assert_true(tap->fd >= 0 && tap->fd != sv[0]);
+	assert_int_equal(ino_of(tap->fd), ino_of(sv[0]));
+	assert_string_equal(tap->name, "mvunit0");
+	assert_true(tap->is_tap);
+	assert_int_equal(tap->offloads, 0);
+	assert_int_equal(write(tap->fd, "x", 1), 1);
+	/* a second NIC on the same tap: busy, until the first one closes */
+	assert_int_equal(tap__open("mvunit0", &tap2, &err), -EBUSY);
+	assert_string_equal(err.msg, "tap mvunit0 is busy (another NIC of this VM is attached to it)");
+	tap__close(tap);
+	assert_int_equal(tap__open("mvunit0", &tap2, &err), 0);
+	assert_int_equal(ino_of(tap2->fd), ino_of(sv[0]));
+	tap__close(tap2);
+	jail__forget(A);
+	close(sv[1]);
+}
+
 /* Inherited descriptors are closed, unless the number now holds
  * another file (closed and reused meanwhile). */
 static void test_inherited_closed(void **state)
@@ -121,6 +184,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kept_by_path_and_mode),
 		cmocka_unit_test(test_keep_error_names_it),
+		cmocka_unit_test(test_kept_by_key),
+		cmocka_unit_test(test_tap_open_takes_kept),
 		cmocka_unit_test(test_inherited_closed),
 		cmocka_unit_test(test_rlimit_names),
 	};

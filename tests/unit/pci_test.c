@@ -98,7 +98,15 @@ struct ctx {
 	struct fake_irq irq;
 	struct mv_pci_host *host;
 	struct tdev dev[3];
+	unsigned int resets;   /* port 0xCF9 resets */
 };
+
+static void count_reset(void *opaque)
+{
+	struct ctx *c = opaque;
+
+	c->resets++;
+}
 
 static int setup(void **state)
 {
@@ -113,7 +121,7 @@ static int setup(void **state)
 	iobus__init(&c->mmio, "mmio");
 	p = (struct mv_pci_host_params){
 		.pio = &c->pio, .mmio = &c->mmio, .irq = { &fake_irq_ops, &c->irq },
-		.mmio64_start = MMIO64_START, .mmio64_size = MMIO64_SIZE,
+		.mmio64_start = MMIO64_START, .mmio64_size = MMIO64_SIZE, .reset = count_reset, .opaque = c,
 	};
 	if (pci_host__create(&p, &c->host, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
@@ -474,7 +482,7 @@ static void test_cf8_decoding(void **state)
 	bus_wr(&c->pio, PCI_CONFIG_ADDRESS, 0x1234, 2);
 	assert_int_equal(bus_rd(&c->pio, PCI_CONFIG_ADDRESS, 4), 0x80000000);
 	assert_int_equal(bus_rd(&c->pio, PCI_CONFIG_ADDRESS, 2), 0xFFFF);
-	assert_int_equal(bus_rd(&c->pio, PCI_CONFIG_ADDRESS + 1, 1), 0xFF);
+	assert_int_equal(bus_rd(&c->pio, PCI_CONFIG_ADDRESS + 2, 1), 0xFF); /* 0xCF9: test_reset_control */
 	/* enable bit clear: no config cycle */
 	bus_wr(&c->pio, PCI_CONFIG_ADDRESS, 0x00000000, 4);
 	assert_int_equal(bus_rd(&c->pio, PCI_CONFIG_DATA, 4), 0xFFFFFFFF);
@@ -510,6 +518,48 @@ static void test_cf8_decoding(void **state)
 		pci_host__pio(c->host, PCI_CONFIG_DATA, &v, 8, false);
 		assert_int_equal(v, UINT64_MAX);
 	}
+}
+
+static uint8_t rcr_rd(struct ctx *c)
+{
+	uint8_t v = 0x55;
+
+	iobus__access(&c->pio, PCI_RESET_CONTROL, &v, 1, false);
+	return v;
+}
+
+static void rcr_wr(struct ctx *c, uint8_t v)
+{
+	iobus__access(&c->pio, PCI_RESET_CONTROL, &v, 1, true);
+}
+
+/* Port 0xCF9: RST_CPU resets (Linux's reboot=pci writes 0x02, then 0x06);
+ * SYS_RST and FULL_RST read back; wider accesses and CONFIG_ADDRESS's other
+ * bytes do nothing. */
+static void test_reset_control(void **state)
+{
+	struct ctx *c = *state;
+	uint16_t w = 0xFFFF;
+	uint8_t b = 0xFF;
+
+	assert_int_equal(rcr_rd(c), 0);
+	rcr_wr(c, PCI_RCR_SYS_RST);
+	assert_int_equal(c->resets, 0);
+	assert_int_equal(rcr_rd(c), PCI_RCR_SYS_RST);
+	rcr_wr(c, PCI_RCR_SYS_RST | PCI_RCR_RST_CPU);
+	assert_int_equal(c->resets, 1);
+	rcr_wr(c, 0xFF);
+	assert_int_equal(c->resets, 2);
+	assert_int_equal(rcr_rd(c), PCI_RCR_SYS_RST | PCI_RCR_FULL_RST);
+	iobus__access(&c->pio, PCI_RESET_CONTROL, &w, 2, true);
+	iobus__access(&c->pio, PCI_CONFIG_ADDRESS + 2, &b, 1, true);
+	assert_int_equal(c->resets, 2);
+	iobus__access(&c->pio, PCI_RESET_CONTROL, &w, 2, false);
+	assert_int_equal(w, 0xFFFF);
+	/* CONFIG_ADDRESS still works around it */
+	conf1_wr(c, 0, PCI_COMMAND, 0x6, 2);
+	assert_int_equal(conf1_rd(c, 0, PCI_VENDOR_ID, 4), 0x00081b36);
+	assert_int_equal(rcr_rd(c), PCI_RCR_SYS_RST | PCI_RCR_FULL_RST);
 }
 
 static void test_ecam_decoding(void **state)
@@ -836,6 +886,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plug_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_allocation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_control, setup, teardown),
 		cmocka_unit_test(test_alloc),
 		cmocka_unit_test_setup_teardown(test_random_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_remap, setup, teardown),

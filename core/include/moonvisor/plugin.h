@@ -54,6 +54,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h> /* snprintf, in MV_PLUGIN_EXPORT */
 
 #ifdef __cplusplus
 extern "C" {
@@ -335,6 +336,39 @@ struct mv_plugin_desc {
  * refuse loading. Called once per process and path, LOOP. */
 typedef const struct mv_plugin_desc *(*mv_plugin_init_fn)(const struct mv_plugin_host *host, char *errbuf,
 							  size_t errlen);
+
+/* The usual entry point, optional (a plugin may write mv_plugin_init
+ * itself; docs/plugins.md does). At file scope:
+ *
+ *   static const struct mv_plugin_host *host;
+ *   static const struct mv_plugin_type types[] = { ... };
+ *   MV_PLUGIN_EXPORT("ticker", "0.1", types, host, lua_method)
+ *
+ * defines the description (NAME, VERSION, every entry of the TYPES array,
+ * this header's ABI) and mv_plugin_init, which refuses a host of another
+ * ABI major or one without NEWEST -- the newest host member the plugin
+ * calls -- with "needs plugin ABI M.m", else stores the host table in
+ * HOST and returns the description. */
+#define MV_PLUGIN_EXPORT(NAME, VERSION, TYPES, HOST, NEWEST)                                                \
+	static const struct mv_plugin_desc mv_plugin_desc_ = {                                                 \
+		.size = sizeof(struct mv_plugin_desc),                                                          \
+		.abi_major = MV_PLUGIN_ABI_MAJOR,                                                               \
+		.abi_minor = MV_PLUGIN_ABI_MINOR,                                                               \
+		.name = (NAME),                                                                                 \
+		.version = (VERSION),                                                                           \
+		.types = (TYPES),                                                                               \
+		.ntypes = sizeof(TYPES) / sizeof((TYPES)[0]),                                                   \
+	};                                                                                                     \
+	const struct mv_plugin_desc *mv_plugin_init(const struct mv_plugin_host *h, char *errbuf, size_t errlen); \
+	const struct mv_plugin_desc *mv_plugin_init(const struct mv_plugin_host *h, char *errbuf, size_t errlen)  \
+	{                                                                                                      \
+		if (h->abi_major != MV_PLUGIN_ABI_MAJOR || !MV_PLUGIN_HAS(h, NEWEST)) {                         \
+			snprintf(errbuf, errlen, "needs plugin ABI %d.%d", MV_PLUGIN_ABI_MAJOR, MV_PLUGIN_ABI_MINOR); \
+			return NULL;                                                                            \
+		}                                                                                               \
+		(HOST) = h;                                                                                     \
+		return &mv_plugin_desc_;                                                                        \
+	}
 
 #ifdef __cplusplus
 }
