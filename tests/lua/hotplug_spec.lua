@@ -225,7 +225,11 @@ describe("hotplug with a guest", function()
       cycle() -- warm-up
       before, rss0 = fds(), rss()
       for _ = 1, 20 do cycle() end
-      after, rss1 = fds(), rss()
+      -- a descriptor can be open for a moment (seen once under a loaded
+      -- parallel run: one more): a leak is still there a second later
+      after = fds()
+      if after > before then mv.sleep(1) after = fds() end
+      rss1 = rss()
       vm:kill()
     end))
     print(string.format("\nhotplug: 20 add/remove cycles: fds %d -> %d, VmRSS %d -> %d KiB", before, after, rss0, rss1))
