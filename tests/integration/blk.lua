@@ -21,7 +21,7 @@ local runs = tonumber(os.getenv("MV_BLK_RUNS") or "1")
 local vm = mv.vm {
   name = "blktest", cpus = 1, memory = "256M", disks = disks,
   kernel = tg.kernel, initrd = tg.initrd,
-  cmdline = tg.cmdline(runs > 1 and "mv.exit=reboot reboot=t" or nil, command),
+  cmdline = tg.cmdline(runs > 1 and "mv.exit=reboot" or nil, command),
 }
 
 -- counters as of the guest's "blk-report" (the devices go with the

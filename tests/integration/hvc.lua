@@ -15,7 +15,7 @@ local command = tg.command(arg)
 local vm = mv.vm {
   name = "hvctest", cpus = 1, memory = "256M",
   console = { type = "virtio", file = hvc_log },
-  kernel = tg.kernel, initrd = tg.initrd, cmdline = tg.cmdline("mv.exit=reboot reboot=t", command),
+  kernel = tg.kernel, initrd = tg.initrd, cmdline = tg.cmdline("mv.exit=reboot", command),
 }
 
 local say = tg.say

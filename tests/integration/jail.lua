@@ -35,7 +35,7 @@ local vm = mv.vm {
   name = "jailtest", cpus = 1,
   memory = opts.hotplug and { size = "256M", hotplug = opts.hotplug } or "256M",
   kernel = tg.kernel, initrd = tg.initrd,
-  cmdline = tg.cmdline("mv.exit=reboot reboot=t", command),
+  cmdline = tg.cmdline("mv.exit=reboot", command),
   disks = { { id = "root", path = disk } },
   nets = nets,
   jail = {

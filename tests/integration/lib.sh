@@ -128,9 +128,21 @@ $(tr -d '\r' <"$f" | grep -aE -A40 -- "$_mv_san_ere" | head -n80 || true)")
 	done
 }
 
+# expect_no_triple_fault DIR: fails the test if any *.log in DIR holds
+# moonvisor's triple-fault warning. The test guests reboot through ACPI
+# (never reboot=t), so a triple fault is a guest crash.
+expect_no_triple_fault() {
+	local f
+	for f in "$1"/*.log; do
+		[ -f "$f" ] && grep -aqE -- 'vCPU [0-9]+: triple fault' "$f" || continue
+		_mv_failures+=("the guest triple-faulted: $(tr -d '\r' <"$f" | grep -aE -m1 -- 'vCPU [0-9]+: triple fault')")
+	done
+}
+
 finish() {
 	local log=$1 f
 	expect_no_sanitizer_report "$(dirname -- "$log")"
+	expect_no_triple_fault "$(dirname -- "$log")"
 	if [ ${#_mv_failures[@]} -eq 0 ]; then
 		say "PASS"
 		exit 0

@@ -17,7 +17,7 @@ local vm = mv.vm {
   name = "nettest", cpus = 1, memory = "512M",
   nets = { { id = "net0", tap = tap, mac = "52:54:00:12:34:56", vhost = vhost == "1" } },
   kernel = tg.kernel, initrd = tg.initrd,
-  cmdline = tg.cmdline((runs > 1 and "mv.exit=reboot reboot=t " or "") .. (os.getenv("MV_NET_CMDLINE") or ""), command),
+  cmdline = tg.cmdline((runs > 1 and "mv.exit=reboot " or "") .. (os.getenv("MV_NET_CMDLINE") or ""), command),
 }
 
 local report, reported = {}, 0

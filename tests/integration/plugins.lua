@@ -15,7 +15,7 @@ assert(hsource and command, "usage: plugins.lua PLUGIN_DIR BAD_DIR RNG_SOURCE IN
 local function say(fmt, ...) io.stderr:write("\nplugins: " .. string.format(fmt, ...) .. "\n") end
 local function base(extra)
   local t = { cpus = 1, memory = "256M", kernel = tg.kernel, initrd = initrd,
-              cmdline = tg.cmdline("reboot=t", command) }
+              cmdline = tg.cmdline(nil, command) }
   for k, v in pairs(extra or {}) do t[k] = v end
   return t
 end

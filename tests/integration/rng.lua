@@ -10,7 +10,7 @@ local command = tg.command(arg)
 
 local vm = mv.vm {
   name = "rngtest", cpus = 1, memory = "256M", rng = true,
-  kernel = tg.kernel, initrd = tg.initrd, cmdline = tg.cmdline("mv.exit=reboot reboot=t", command),
+  kernel = tg.kernel, initrd = tg.initrd, cmdline = tg.cmdline("mv.exit=reboot", command),
 }
 
 local function report(run)
