@@ -379,25 +379,22 @@ return function(core, mv, task)
   end
 
   local function hotplug_routes()
-    if VM.add_disk then
-      put("vm.add-disk", function(req)
+    -- PUT PATH with a SCHEMA body, mapped by to_mv, added with method
+    local function add_route(path, doing, schema, to_mv, method)
+      put(path, function(req)
         local vm = need_vm()
-        need_state(vm, "add a disk", "running", "paused")
-        local t, err = vmconfig.disk_to_mv(body_of(req, "DiskConfig"), "DiskConfig")
+        need_state(vm, doing, "running", "paused")
+        local t, err = to_mv(body_of(req, schema), schema)
         if not t then fail(400, err) end
         t.timeout = opts.device_timeout or 120
-        return add_device(vm, VM.add_disk, t)
+        return add_device(vm, method, t)
       end)
     end
+    if VM.add_disk then
+      add_route("vm.add-disk", "add a disk", "DiskConfig", vmconfig.disk_to_mv, VM.add_disk)
+    end
     if VM.add_net and config.device_kinds and config.device_kinds.net then
-      put("vm.add-net", function(req)
-        local vm = need_vm()
-        need_state(vm, "add a network device", "running", "paused")
-        local t, err = vmconfig.net_to_mv(body_of(req, "NetConfig"), "NetConfig")
-        if not t then fail(400, err) end
-        t.timeout = opts.device_timeout or 120
-        return add_device(vm, VM.add_net, t)
-      end)
+      add_route("vm.add-net", "add a network device", "NetConfig", vmconfig.net_to_mv, VM.add_net)
     end
     if VM.remove_device then
       put("vm.remove-device", function(req)

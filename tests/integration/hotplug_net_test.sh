@@ -61,18 +61,7 @@ nsx timeout -k 5 600 "$bin" "$MV_SOURCE_DIR/tests/integration/hotplug_net.lua" "
 	-- "$(guest_cmd "$guest")" </dev/null >"$log" 2>&1 &
 vmm=$!
 
-sync_point() {
-	local line
-	for _ in $(seq 1800); do
-		if [ -f "$log" ] && line=$(tr -d '\r' <"$log" | grep -E "^host-sync: $1 pid=[0-9]+$"); then
-			printf '%s\n' "${line##*pid=}"
-			return 0
-		fi
-		kill -0 "$vmm" 2>/dev/null || return 1
-		sleep 0.5
-	done
-	return 1
-}
+sync_point() { host_sync_point "$log" "$vmm" "$1"; }
 tuns() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'net/tun' || true; }
 
 before=

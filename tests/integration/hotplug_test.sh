@@ -66,20 +66,7 @@ run_logged 900 "$log" "$bin" "$MV_SOURCE_DIR/tests/integration/hotplug.lua" "$im
 	-- "$(guest_cmd "$guest")" &
 vmm=$!
 
-# sync_point NAME: waits for the script's "host-sync: NAME pid=PID" line;
-# prints PID
-sync_point() {
-	local line
-	for _ in $(seq 1800); do
-		if [ -f "$log" ] && line=$(tr -d '\r' <"$log" | grep -E "^host-sync: $1 pid=[0-9]+$"); then
-			printf '%s\n' "${line##*pid=}"
-			return 0
-		fi
-		kill -0 "$vmm" 2>/dev/null || return 1
-		sleep 0.5
-	done
-	return 1
-}
+sync_point() { host_sync_point "$log" "$vmm" "$1"; }
 fd_count() { ls "/proc/$1/fd" | wc -l; }
 opens() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c -- "$2" || true; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

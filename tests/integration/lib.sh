@@ -128,6 +128,22 @@ $(tr -d '\r' <"$f" | grep -aE -A40 -- "$_mv_san_ere" | head -n80 || true)")
 	done
 }
 
+# host_sync_point LOG PID NAME: waits (up to 15 min) for a test script's
+# "host-sync: NAME pid=VMMPID" line in LOG while process PID lives; prints
+# VMMPID. Fails if PID exits first or the time runs out.
+host_sync_point() {
+	local line
+	for _ in $(seq 1800); do
+		if [ -f "$1" ] && line=$(tr -d '\r' <"$1" | grep -E "^host-sync: $3 pid=[0-9]+$"); then
+			printf '%s\n' "${line##*pid=}"
+			return 0
+		fi
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
+}
+
 # expect_no_triple_fault DIR: fails the test if any *.log in DIR holds
 # moonvisor's triple-fault warning. The test guests reboot through ACPI
 # (never reboot=t), so a triple fault is a guest crash.
