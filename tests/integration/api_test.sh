@@ -107,9 +107,9 @@ check_guest() { # check_guest ROUND
 		expect_line "$serial" '^api-eth0 mac=52:54:00:aa:bb:01$' "$1: the guest sees the hotplugged NIC with its MAC"
 		expect_line "$serial" '^api-eth0-gone$' "$1: the NIC is gone after vm.remove-device"
 	fi
-	mt0=$(tr -d '\r' <"$serial" | sed -n 's/^api-mt0=//p')
-	mt1=$(tr -d '\r' <"$serial" | sed -n 's/^api-mt1=//p')
-	say "$1: guest MemTotal ${mt0:-?} -> ${mt1:-?} kB; $(tr -d '\r' <"$serial" | grep -E '^api-(vda|eth0)' | tr '\n' ' ')"
+	mt0=$(console_lines "$serial" | sed -n 's/^api-mt0=//p')
+	mt1=$(console_lines "$serial" | sed -n 's/^api-mt1=//p')
+	say "$1: guest MemTotal ${mt0:-?} -> ${mt1:-?} kB; $(console_lines "$serial" | grep -E '^api-(vda|eth0)' | tr '\n' ' ')"
 	if [ -n "$mt0" ] && [ -n "$mt1" ]; then
 		[ $((mt1 - mt0)) -ge 230000 ] && [ $((mt1 - mt0)) -le 270000 ] ||
 			add_failure "$1: MemTotal grew by $((mt1 - mt0)) kB, want ~256M"

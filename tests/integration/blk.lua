@@ -41,7 +41,7 @@ vm:on("console", function(line)
   if runs > 1 and reported >= runs then vm:kill() end
 end)
 vm:on("stopped", function(ev)
-  io.stderr:write("\n" .. table.concat(report, "\n") ..
-    string.format("\nblktest: stopped reason=%s boots=%d\n", ev.reason, vm:info().boots))
+  for _, line in ipairs(report) do tg.say("%s", line) end
+  tg.say("blktest: stopped reason=%s boots=%d", ev.reason, vm:info().boots)
 end)
 assert(vm:start())

@@ -30,7 +30,7 @@ check_boot() {
 	expect_line "$log" "^cpus=$cpus\$" "guest sees $cpus CPUs"
 	expect_line "$log" "^tscdl=$cpus\$" "every CPU has the TSC-deadline timer (CPUID.1:ECX[24])"
 	expect_line "$log" '^moonvisor-guest: exit status 0' "command ran, cpus=$cpus memory=$mem"
-	got=$(tr -d '\r' <"$log" | sed -n 's/^memtotal_kb=//p' | head -n1)
+	got=$(console_lines "$log" | sed -n 's/^memtotal_kb=//p' | head -n1)
 	# MemTotal excludes the kernel image, reserved memory and the memory map
 	# (about 2%): expect at most mem, at least 90% of it minus 48 MiB (for
 	# 5G that is above 4 GiB, so RAM above the MMIO hole is in use)
@@ -39,7 +39,7 @@ check_boot() {
 		_mv_failures+=("memory=$mem: guest MemTotal ${got:-missing} kB, expected $min_kb..$mem_kb kB")
 	fi
 	local guest_epoch host_epoch
-	guest_epoch=$(tr -d '\r' <"$log" | sed -n 's/^epoch=//p' | head -n1)
+	guest_epoch=$(console_lines "$log" | sed -n 's/^epoch=//p' | head -n1)
 	host_epoch=$(date +%s)
 	if [ -z "$guest_epoch" ] || [ $((host_epoch - guest_epoch)) -gt 60 ] || [ $((guest_epoch - host_epoch)) -gt 60 ]; then
 		_mv_failures+=("guest clock ${guest_epoch:-missing} is not within 60 s of the host's $host_epoch")

@@ -38,17 +38,17 @@ vm:on("console", function(line)
   if line:find("moonvisor-guest: ready", 1, true) then
     ready = ready + 1
     if opts.boots and ready >= tonumber(opts.boots) then
-      io.stderr:write(string.format("itest: ready marker seen %d times, boots=%d\n", ready, vm:info().boots))
+      tg.say("itest: ready marker seen %d times, boots=%d", ready, vm:info().boots)
       vm:kill()
     end
   end
 end)
 vm:on("plugin:debugport", function(ev)
-  io.stderr:write(string.format("itest: debugport value=%d time_ns=%d\n", ev.value, ev.time_ns))
+  tg.say("itest: debugport value=%d time_ns=%d", ev.value, ev.time_ns)
 end)
-vm:on("reset", function(ev) io.stderr:write("itest: reset event (" .. ev.reason .. ")\n") end)
+vm:on("reset", function(ev) tg.say("itest: reset event (%s)", ev.reason) end)
 vm:on("stopped", function(ev)
-  io.stderr:write(string.format("itest: stopped reason=%s boots=%d\n", ev.reason, vm:info().boots))
+  tg.say("itest: stopped reason=%s boots=%d", ev.reason, vm:info().boots)
 end)
 
 assert(vm:start())

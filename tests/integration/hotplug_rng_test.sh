@@ -62,10 +62,10 @@ expect_line "$log" '^host-added: id=hwrng2 pci=0000:00:0[0-9a-f]\.0 type=virtio-
 expect_line "$log" '^host-event: device_added id=hwrng2 pci=0000:00:0[0-9a-f]\.0 type=virtio-rng$' "device_added event"
 expect_line "$log" "^host-err: dup-id: nil vm 'hprng' already has a device with id 'rng'$" "the boot-time id is taken"
 expect_line "$log" '^hp-plugged available=virtio_rng\.[0-9]+ virtio_rng\.[0-9]+ new=virtio_rng\.[0-9]+$' "a second virtio_rng in rng_available"
-new=$(tr -d '\r' <"$log" | sed -n 's/^hp-plugged .* new=\(virtio_rng\.[0-9]*\)$/\1/p' | head -n1)
+new=$(console_lines "$log" | sed -n 's/^hp-plugged .* new=\(virtio_rng\.[0-9]*\)$/\1/p' | head -n1)
 expect_line "$log" "^hp-current=${new:-NONE}\$" "the hotplugged rng is selected as rng_current"
 expect_line "$log" '^hp-bytes=16384$' "16 KiB read from /dev/hwrng through the hotplugged rng"
-if line=$(tr -d '\r' <"$log" | grep -E '^host-dev: id=hwrng2 pci=0000:00:0[0-9a-f]\.0 type=virtio-rng '); then
+if line=$(console_lines "$log" | grep -E '^host-dev: id=hwrng2 pci=0000:00:0[0-9a-f]\.0 type=virtio-rng '); then
 	bytes=$(sed -n 's/.* bytes=\([0-9]*\) .*/\1/p' <<<"$line")
 	errors=$(sed -n 's/.* errors=\([0-9]*\)$/\1/p' <<<"$line")
 	say "hwrng2 counters: $line"

@@ -303,10 +303,10 @@ if kill -0 "$pid" 2>/dev/null; then
 fi
 wait "$pid" || rc=$?
 pid=
-tr -d '\r' <"$log" >&2
+console_lines "$log" >&2
 expect_status "moonvisor (jailed)" 0 "$rc"
 expect_line "$log" "jailed in $jail as uid 1000 gid 1000" "the jail's log line"
-first=$(tr -d '\r' <"$log" | sed -n 's/^first_md5=\([0-9a-f]*\)$/\1/p' | head -n1)
+first=$(console_lines "$log" | sed -n 's/^first_md5=\([0-9a-f]*\)$/\1/p' | head -n1)
 [ -n "$first" ] || add_failure "the guest did not write its data"
 expect_line "$log" "^second_md5=${first:-none}\$" "the data read back after the reboot matches"
 expect_line "$log" '^jail-done' "the second boot ran"
@@ -324,7 +324,7 @@ if [ -n "$nics" ]; then
 		expect_line "$log" "^net${n}_ping=ok\$" "net$n: the jailed guest pings 10.0.$((n + 2)).1"
 		expect_line "$log" "^net${n}_rx_sha=$(sha256sum <"$base/h2g$n" | cut -d' ' -f1) net${n}_rx_size=4194304\$" \
 			"net$n: 4 MiB host->guest, same sha256"
-		tx_sha=$(tr -d '\r' <"$log" | sed -n "s/^net${n}_tx_sha=\([0-9a-f]*\)$/\1/p" | head -n1)
+		tx_sha=$(console_lines "$log" | sed -n "s/^net${n}_tx_sha=\([0-9a-f]*\)$/\1/p" | head -n1)
 		if [ -n "$tx_sha" ] && [ -f "$base/g2h$n" ]; then
 			[ "$(stat -c %s "$base/g2h$n")" = 4194304 ] || add_failure "net$n: the host got $(stat -c %s "$base/g2h$n") bytes, want 4 MiB"
 			[ "$(sha256sum <"$base/g2h$n" | cut -d' ' -f1)" = "$tx_sha" ] || add_failure "net$n: guest->host sha256 differs"
@@ -343,8 +343,8 @@ if [ -n "$nics" ]; then
 fi
 # ---- memory resize ----
 expect_line "$log" '^jailtest: resize 768M ok=true ' "resize_memory(768M) in the jail"
-before=$(tr -d '\r' <"$log" | sed -n 's/^mem_before=\([0-9]*\)$/\1/p' | head -n1)
-after=$(tr -d '\r' <"$log" | sed -n 's/^mem_after=\([0-9]*\)$/\1/p' | head -n1)
+before=$(console_lines "$log" | sed -n 's/^mem_before=\([0-9]*\)$/\1/p' | head -n1)
+after=$(console_lines "$log" | sed -n 's/^mem_after=\([0-9]*\)$/\1/p' | head -n1)
 say "guest MemTotal: ${before:-?} kB -> ${after:-?} kB"
 [ -n "$before" ] && [ -n "$after" ] && [ "$after" -ge $((before + 400000)) ] ||
 	add_failure "the guest's MemTotal did not grow by 512M (${before:-?} kB -> ${after:-?} kB)"

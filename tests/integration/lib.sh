@@ -77,11 +77,23 @@ qemu_boot_guest() {
 		-append "console=ttyS0 panic=-1 no_timer_check -- $cmd" "$@"
 }
 
-# log_has FILE ERE [GREP-OPTION]: a line of FILE (CRs dropped) matches ERE.
+# console_lines FILE: FILE without CRs, and with every guest console line
+# that a host line cut in two joined again. Host lines (testguest.lua's say)
+# start with a line break marked by \31; the text before that mark is the
+# head of a guest line whose rest follows the host line(s).
+console_lines() {
+	tr -d '\r' <"$1" | awk '
+		sub(/\037$/, "") { head = head $0; host = 1; next }
+		host { print; host = 0; next }
+		{ print head $0; head = "" }
+		END { if (head != "") print head }'
+}
+
+# log_has FILE ERE [GREP-OPTION]: a line of FILE (console_lines) matches ERE.
 # grep reads to the end on purpose: under pipefail, grep -q could stop early,
 # tr die of SIGPIPE and the pipeline report "no match" for a line that is there.
 log_has() {
-	tr -d '\r' <"$1" | grep -E ${3:-} -- "$2" >/dev/null
+	console_lines "$1" | grep -E ${3:-} -- "$2" >/dev/null
 }
 
 expect_line() {
@@ -104,7 +116,7 @@ expect_no_line() {
 	shift
 	for ere in "$@"; do
 		if log_has "$log" "$ere" -i; then
-			lines=$(tr -d '\r' <"$log" | grep -iE -- "$ere" | head -n3) || true
+			lines=$(console_lines "$log" | grep -iE -- "$ere" | head -n3) || true
 			_mv_failures+=("complaint /$ere/: $lines")
 		fi
 	done
@@ -124,7 +136,7 @@ expect_no_sanitizer_report() {
 	for f in "$1"/*.log; do
 		[ -f "$f" ] && grep -aqE -- "$_mv_san_ere" "$f" || continue
 		_mv_failures+=("sanitizer report in $f:
-$(tr -d '\r' <"$f" | grep -aE -A40 -- "$_mv_san_ere" | head -n80 || true)")
+$(console_lines "$f" | grep -aE -A40 -- "$_mv_san_ere" | head -n80 || true)")
 	done
 }
 
@@ -134,7 +146,7 @@ $(tr -d '\r' <"$f" | grep -aE -A40 -- "$_mv_san_ere" | head -n80 || true)")
 host_sync_point() {
 	local line
 	for _ in $(seq 1800); do
-		if [ -f "$1" ] && line=$(tr -d '\r' <"$1" | grep -E "^host-sync: $3 pid=[0-9]+$"); then
+		if [ -f "$1" ] && line=$(console_lines "$1" | grep -E "^host-sync: $3 pid=[0-9]+$"); then
 			printf '%s\n' "${line##*pid=}"
 			return 0
 		fi
@@ -151,7 +163,7 @@ expect_no_triple_fault() {
 	local f
 	for f in "$1"/*.log; do
 		[ -f "$f" ] && grep -aqE -- 'vCPU [0-9]+: triple fault' "$f" || continue
-		_mv_failures+=("the guest triple-faulted: $(tr -d '\r' <"$f" | grep -aE -m1 -- 'vCPU [0-9]+: triple fault')")
+		_mv_failures+=("the guest triple-faulted: $(console_lines "$f" | grep -aE -m1 -- 'vCPU [0-9]+: triple fault')")
 	done
 }
 
@@ -167,7 +179,7 @@ finish() {
 		printf '%s: FAIL\n' "$TEST_NAME"
 		for f in "${_mv_failures[@]}"; do printf '  %s\n' "$f"; done
 		printf -- '--- captured console (%s) ---\n' "$log"
-		tr -d '\r' <"$log"
+		console_lines "$log"
 		printf -- '--- end of console ---\n'
 	} >&2
 	exit 1

@@ -32,7 +32,7 @@ local vm = mv.vm {
   kernel = tg.kernel, initrd = tg.initrd, cmdline = tg.cmdline(nil, command),
 }
 
-local function say(fmt, ...) io.stderr:write("\nmemtest: " .. string.format(fmt, ...) .. "\n") end
+local function say(fmt, ...) tg.say("memtest: " .. fmt, ...) end
 
 local function rss_kib()
   local f = assert(io.open("/proc/self/status"))

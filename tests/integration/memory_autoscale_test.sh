@@ -36,7 +36,7 @@ expect_line "$on" '^alloc=ok$' "with the policy the allocation succeeded"
 expect_line "$on" '^awk_status=0$' "awk exited 0"
 expect_line "$on" '^autoscale: shrink: [0-9]+M -> 256M$' "the policy shrank the guest once calm"
 expect_line "$on" '^autoscale: now 256M$' "back at 256M"
-mt=$(tr -d '\r' <"$on" | sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' | tail -n1)
+mt=$(console_lines "$on" | sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' | tail -n1)
 [ "${mt:-0}" -gt 400000 ] || add_failure "MemTotal at the end is ${mt:-?} kB: the guest did not grow"
 expect_no_line "$on" 'resize failed' 'Out of memory|oom-kill' 'DEVICE_NEEDS_RESET' 'seccomp'
 cat "$off" "$on" >"$work/all.log"

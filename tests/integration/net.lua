@@ -37,11 +37,11 @@ end)
 -- fault) stops the VM, named, instead of booting again
 vm:on("reset", function(ev)
   if runs > 1 and reported == vm:info().boots then return true end
-  io.stderr:write(string.format("\nnettest: unexpected guest reset (%s) after %d report(s)\n", ev.reason, reported))
+  tg.say("nettest: unexpected guest reset (%s) after %d report(s)", ev.reason, reported)
   return false
 end)
 vm:on("stopped", function(ev)
-  io.stderr:write("\n" .. table.concat(report, "\n") ..
-    string.format("\nnettest: stopped reason=%s boots=%d\n", ev.reason, vm:info().boots))
+  for _, line in ipairs(report) do tg.say("%s", line) end
+  tg.say("nettest: stopped reason=%s boots=%d", ev.reason, vm:info().boots)
 end)
 assert(vm:start())

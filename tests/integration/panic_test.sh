@@ -47,7 +47,7 @@ expect_status "moonvisor (panic handler)" 0 "$rc"
 expect_line "$log" '^ptest: panic kind=panicked latency=[0-9.]+ boots=1 text=true rip=0xffff[0-9a-f]+ cr3=0x[0-9a-f]+$' \
 	"handler got kind, console text and kernel registers"
 expect_line "$log" '^ptest: stopped reason=killed' "handler killed the VM"
-latency=$(tr -d '\r' <"$log" | sed -n 's/^ptest: panic .*latency=\([0-9.-]*\) .*/\1/p' | head -n1)
+latency=$(console_lines "$log" | sed -n 's/^ptest: panic .*latency=\([0-9.-]*\) .*/\1/p' | head -n1)
 say "handler latency after the guest's sysrq line: ${latency:-none} s"
 if [ -z "$latency" ] || ! awk -v l="$latency" 'BEGIN { exit !(l >= 0 && l < 2) }'; then
 	add_failure "panic handler latency ${latency:-missing} s, want < 2 s"
@@ -79,16 +79,16 @@ say "panic-restart: $((SECONDS - t0)) s to the paused VM"
 # into $elog: one may start in the middle of a console line (no ^ anchors).
 expect_line "$elog" 'panic-restart: restart 1 of 1' "first panic restarts the guest"
 expect_line "$elog" 'panic-restart: 2 panics within 300 s: VM paused, core written to ' "second panic pauses"
-n=$(tr -d '\r' <"$elog" | grep -c '^moonvisor-guest: ready' || true)
+n=$(console_lines "$elog" | grep -c '^moonvisor-guest: ready' || true)
 [ "$n" -ge 2 ] || add_failure "ready marker printed $n times, want 2"
 # Every boot is accounted for: the first, the restart, and any reset the
 # guest did by itself (logged by the example with its reason; seen under a
 # heavily loaded nested runner). Each one is reported with the console
 # lines before it.
-resets=$(tr -d '\r' <"$elog" | { grep -o 'panic-restart: the guest reset itself' || true; } | wc -l)
+resets=$(console_lines "$elog" | { grep -o 'panic-restart: the guest reset itself' || true; } | wc -l)
 if [ "$resets" -gt 0 ]; then
-	tr -d '\r' <"$elog" | grep -o 'panic-restart: the guest reset itself ([^)]*)' | sed 's/^/unexpected: /' >&2
-	tr -d '\r' <"$elog" | grep -B 12 'panic-restart: the guest reset itself' | sed 's/^/  | /' >&2
+	console_lines "$elog" | grep -o 'panic-restart: the guest reset itself ([^)]*)' | sed 's/^/unexpected: /' >&2
+	console_lines "$elog" | grep -B 12 'panic-restart: the guest reset itself' | sed 's/^/  | /' >&2
 fi
 got=$(repl 'return vm:state(), vm:info().boots') || true
 [ "$got" = "paused	$((2 + resets))" ] ||

@@ -12,7 +12,7 @@ local command, args = tg.command(arg)
 local pdir, bad, source, initrd, hsource = table.unpack(args)
 assert(hsource and command, "usage: plugins.lua PLUGIN_DIR BAD_DIR RNG_SOURCE INITRD HOTPLUG_SOURCE -- COMMAND")
 
-local function say(fmt, ...) io.stderr:write("\nplugins: " .. string.format(fmt, ...) .. "\n") end
+local function say(fmt, ...) tg.say("plugins: " .. fmt, ...) end
 local function base(extra)
   local t = { cpus = 1, memory = "256M", kernel = tg.kernel, initrd = initrd,
               cmdline = tg.cmdline(nil, command) }

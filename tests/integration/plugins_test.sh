@@ -135,8 +135,8 @@ expect_no_line "$log" '^still-alive-after-starving' '^hp-rng-still-there' '^moon
 	'^plugins: boot mark 3'
 # the fed phase lasted 5 s: the watchdog event must come after "starving"
 if log_has "$log" '^plugins: watchdog fired'; then
-	first_fire=$(tr -d '\r' <"$log" | grep -nE '^plugins: watchdog fired' | head -n1 | cut -d: -f1)
-	starving=$(tr -d '\r' <"$log" | grep -nE '^starving$' | head -n1 | cut -d: -f1)
+	first_fire=$(console_lines "$log" | grep -nE '^plugins: watchdog fired' | head -n1 | cut -d: -f1)
+	starving=$(console_lines "$log" | grep -nE '^starving$' | head -n1 | cut -d: -f1)
 	[ -n "$starving" ] && [ "$first_fire" -gt "$starving" ] ||
 		add_failure "the watchdog fired before the guest stopped feeding it"
 fi

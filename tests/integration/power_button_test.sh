@@ -39,7 +39,7 @@ expect_line "$log" '^pbtest: pressed ok=true$' "vm:power_button() returned true"
 expect_line "$log" '^pbtest: stopped reason=poweroff after=' "VM stopped with reason poweroff"
 expect_line "$log" "^pbtest: stopped vm press ok=nil err=vm 'pbtest' is stopped, not running$" \
 	"a press on a stopped VM fails"
-after=$(tr -d '\r' <"$log" | sed -n 's/^pbtest: stopped reason=poweroff after=\([0-9]*\)$/\1/p' | head -n1)
+after=$(console_lines "$log" | sed -n 's/^pbtest: stopped reason=poweroff after=\([0-9]*\)$/\1/p' | head -n1)
 if [ -n "$after" ] && [ "$after" -gt 30 ]; then
 	add_failure "the guest powered off ${after}s after the press (want <= 30 s)"
 fi

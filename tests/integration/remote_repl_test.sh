@@ -29,8 +29,8 @@ LUA
 
 # repl CHUNK: runs CHUNK through the client, prints its output
 repl() { printf '%s\n' "$1" | timeout 60 "$bin" repl "$sock"; }
-count_lines() { tr -d '\r' <"$console" | grep -c '^behind=' || true; }
-last_behind() { tr -d '\r' <"$console" | sed -n 's/^behind=\(-\{0,1\}[0-9]*\)$/\1/p' | tail -n1; }
+count_lines() { console_lines "$console" | grep -c '^behind=' || true; }
+last_behind() { console_lines "$console" | sed -n 's/^behind=\(-\{0,1\}[0-9]*\)$/\1/p' | tail -n1; }
 # wait_lines N SECS: until the console has more than N behind= lines
 wait_lines() {
 	local n=$1 secs=$2

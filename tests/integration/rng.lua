@@ -16,9 +16,9 @@ local vm = mv.vm {
 local function report(run)
   for _, d in ipairs(vm:info().devices) do
     if d.pci then
-      io.stderr:write(string.format("\nhost-dev: run=%d pci=%s type=%s id=%s vendor=0x%04x device=0x%04x " ..
-        "requests=%d bytes=%d errors=%d mmio_exits=%d\n", run, d.pci, tostring(d.type), tostring(d.id), d.vendor,
-        d.device, d.requests, d.bytes, d.errors, vm:info().exits.mmio))
+      tg.say("host-dev: run=%d pci=%s type=%s id=%s vendor=0x%04x device=0x%04x " ..
+        "requests=%d bytes=%d errors=%d mmio_exits=%d", run, d.pci, tostring(d.type), tostring(d.id), d.vendor,
+        d.device, d.requests, d.bytes, d.errors, vm:info().exits.mmio)
     end
   end
 end
@@ -33,6 +33,6 @@ vm:on("console", function(line)
   end
 end)
 vm:on("stopped", function(ev)
-  io.stderr:write(string.format("\nrngtest: stopped reason=%s boots=%d\n", ev.reason, vm:info().boots))
+  tg.say("rngtest: stopped reason=%s boots=%d", ev.reason, vm:info().boots)
 end)
 assert(vm:start())

@@ -29,9 +29,11 @@ function M.cmdline(extra, command)
   return s
 end
 
--- Writes a line to stderr on a line of its own (the guest's console may be
--- mid-line on stdout).
-function M.say(fmt, ...) io.stderr:write("\n" .. string.format(fmt, ...) .. "\n") end
+-- Writes a line to stderr on a line of its own. The guest's console may be
+-- mid-line on stdout (the same pipe in the tests), so the line break in
+-- front is marked with \31 (ASCII unit separator): tests/integration/lib.sh's
+-- console_lines joins a guest line that was cut there with its rest.
+function M.say(fmt, ...) io.stderr:write("\31\n" .. string.format(fmt, ...) .. "\n") end
 
 -- Waits (in a task) for a console line matching pattern; the line, or an
 -- error naming the pattern.

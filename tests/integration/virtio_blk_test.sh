@@ -104,7 +104,7 @@ fi
 wait "$vmm" || rc=$?
 expect_status "moonvisor (boot 1)" 0 "$rc"
 expect_line "$log" '^pci_dev=0000:00:0[1-9a-f]\.0 0x1af4:0x1042 driver=virtio-pci$' "1af4:1042 bound to virtio-pci"
-[ "$(tr -d '\r' <"$log" | grep -cE '^pci_dev=.* 0x1af4:0x1042 driver=virtio-pci$')" = 2 ] || add_failure "expected two virtio-blk functions"
+[ "$(console_lines "$log" | grep -cE '^pci_dev=.* 0x1af4:0x1042 driver=virtio-pci$')" = 2 ] || add_failure "expected two virtio-blk functions"
 expect_line "$log" '^serial_vda=root0$' "/sys/block/vda/serial"
 expect_line "$log" '^serial_vdb=data$' "the serial defaults to the id"
 expect_line "$log" '^ro_vda=0 ro_vdb=1$' "vdb is read-only (VIRTIO_BLK_F_RO)"
@@ -117,7 +117,7 @@ expect_line "$log" '^big_size=16777216$' "16 MiB file written"
 expect_line "$log" '^umounted=yes$' "unmounted cleanly"
 expect_line "$log" '^moonvisor-guest: exit status 0' "guest script ran"
 expect_line "$log" '^blktest: stopped reason=poweroff' "guest powered off"
-if line=$(tr -d '\r' <"$log" | grep -E '^host-dev: run=1 pci=0000:00:[0-9a-f]{2}\.0 type=virtio-blk id=root vendor=0x1af4 device=0x1042 '); then
+if line=$(console_lines "$log" | grep -E '^host-dev: run=1 pci=0000:00:[0-9a-f]{2}\.0 type=virtio-blk id=root vendor=0x1af4 device=0x1042 '); then
 	bytes=$(sed -n 's/.* bytes=\([0-9]*\) .*/\1/p' <<<"$line")
 	errors=$(sed -n 's/.* errors=\([0-9]*\)$/\1/p' <<<"$line")
 	[ "${bytes:-0}" -ge 16777216 ] || add_failure "vm:info() counted $bytes bytes on root, want >= 16 MiB"
@@ -146,10 +146,10 @@ rc=0
 MV_BLK_RUNS=2 MV_BLK_DIRECT=$direct run_logged 300 "$log2" "$bin" "$MV_SOURCE_DIR/tests/integration/blk.lua" "$disk2" - -- "$(guest_cmd "$boot2")" || rc=$?
 [ -z "$loopdev" ] || losetup -d "$loopdev" || add_failure "losetup -d $loopdev failed"
 expect_status "moonvisor (boot 2)" 0 "$rc"
-[ "$(tr -d '\r' <"$log2" | grep -cxF "f_content=$content")" = 2 ] ||
+[ "$(console_lines "$log2" | grep -cxF "f_content=$content")" = 2 ] ||
 	add_failure "expected /f read back in both runs of boot 2 (O_DIRECT; the guest rebooted in between)"
 expect_line "$log2" '^fstrim: /mnt: [0-9]+ bytes trimmed' "fstrim ran"
-[ "$(tr -d '\r' <"$log2" | grep -cx 'umounted=yes')" = 2 ] || add_failure "expected two clean unmounts in boot 2"
+[ "$(console_lines "$log2" | grep -cx 'umounted=yes')" = 2 ] || add_failure "expected two clean unmounts in boot 2"
 expect_line "$log2" '^blktest: stopped reason=killed boots=2$' "the guest rebooted once (disks reopened) and ran again"
 expect_line "$log2" '^host-dev: run=2 pci=0000:00:[0-9a-f]{2}\.0 type=virtio-blk id=root .* errors=0$' "no errors after the reboot"
 blocks2=$(stat -c %b "$root")

@@ -52,7 +52,7 @@ expect_line "$log" '^hvctest: stopped reason=killed boots=2$' "the guest reboote
 for run in 1 2; do
 	# the guest's line reached vm.hvc:expect, and the guest read back the
 	# host's answer carrying the same nonce
-	nonce=$(tr -d '\r' <"$log" | sed -n "s/^hvctest: run=$run host saw: hello from hvc0 \([0-9]*\)\$/\1/p" | head -n1)
+	nonce=$(console_lines "$log" | sed -n "s/^hvctest: run=$run host saw: hello from hvc0 \([0-9]*\)\$/\1/p" | head -n1)
 	if [ -z "$nonce" ]; then
 		add_failure "run $run: no line from hvc0 reached vm.hvc:expect"
 		continue
@@ -61,7 +61,7 @@ for run in 1 2; do
 	log_has "$log" "^hvctest: run=$run tail=.*hello from hvc0 $nonce" || add_failure "run $run: vm.hvc:tail() lacks the line"
 	grep -qE "^hello from hvc0 $nonce\$" "$hvc_log" 2>/dev/null ||
 		add_failure "run $run: hvc0's file sink $hvc_log lacks the guest's line"
-	if line=$(tr -d '\r' <"$log" | grep -E "^host-dev: run=$run pci=0000:00:[0-9a-f]{2}\.0 type=virtio-console id=console vendor=0x1af4 device=0x1043 "); then
+	if line=$(console_lines "$log" | grep -E "^host-dev: run=$run pci=0000:00:[0-9a-f]{2}\.0 type=virtio-console id=console vendor=0x1af4 device=0x1043 "); then
 		bytes=$(sed -n 's/.* bytes=\([0-9]*\) .*/\1/p' <<<"$line")
 		errors=$(sed -n 's/.* errors=\([0-9]*\)$/\1/p' <<<"$line")
 		requests=$(sed -n 's/.* requests=\([0-9]*\) .*/\1/p' <<<"$line")

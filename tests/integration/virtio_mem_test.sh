@@ -73,10 +73,10 @@ run_one() {
 	expect_line "$log" '^memtest: resize 256M: true' "($name) resize_memory(256M) returned true"
 	expect_line "$log" '^memtest: shrunk size=268435456 max=2415919104 requested=268435456 plugged=268435456$' "($name) vm.memory after shrinking"
 	local mt0 mt1 mt2 drop
-	mt0=$(tr -d '\r' <"$log" | sed -n 's/^mt0=\([0-9]*\)$/\1/p' | head -n1)
-	mt1=$(tr -d '\r' <"$log" | sed -n 's/^mt1=\([0-9]*\)$/\1/p' | head -n1)
-	mt2=$(tr -d '\r' <"$log" | sed -n 's/^mt2=\([0-9]*\)$/\1/p' | head -n1)
-	drop=$(tr -d '\r' <"$log" | sed -n 's/^memtest: rss_shrunk_kib=[0-9]* drop_kib=\(-\?[0-9]*\)$/\1/p' | head -n1)
+	mt0=$(console_lines "$log" | sed -n 's/^mt0=\([0-9]*\)$/\1/p' | head -n1)
+	mt1=$(console_lines "$log" | sed -n 's/^mt1=\([0-9]*\)$/\1/p' | head -n1)
+	mt2=$(console_lines "$log" | sed -n 's/^mt2=\([0-9]*\)$/\1/p' | head -n1)
+	drop=$(console_lines "$log" | sed -n 's/^memtest: rss_shrunk_kib=[0-9]* drop_kib=\(-\?[0-9]*\)$/\1/p' | head -n1)
 	say "$name: MemTotal ${mt0:-?} -> ${mt1:-?} -> ${mt2:-?} kB; VmRSS drop ${drop:-?} kB"
 	if [ -n "$mt0" ] && [ -n "$mt1" ] && [ -n "$mt2" ]; then
 		[ $((mt1 - mt0)) -ge 716800 ] && [ $((mt1 - mt0)) -le 819200 ] ||

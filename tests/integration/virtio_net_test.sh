@@ -82,7 +82,7 @@ one_run() {
 	expect_line "$log" '^vfeatures=[01]{15}1' "($name) MRG_RXBUF negotiated"
 	expect_line "$log" '^ping=ok$' "($name) the guest pings 10.0.2.1"
 	expect_line "$log" "^rx_sha=$h2g_sha rx_size=67108864\$" "($name) 64 MiB host->guest, same sha256"
-	tx_sha=$(tr -d '\r' <"$log" | sed -n 's/^tx_sha=\([0-9a-f]*\)$/\1/p' | head -n1)
+	tx_sha=$(console_lines "$log" | sed -n 's/^tx_sha=\([0-9a-f]*\)$/\1/p' | head -n1)
 	if [ -n "$tx_sha" ] && [ -f "$g2h" ]; then
 		[ "$(stat -c %s "$g2h")" = 67108864 ] || add_failure "($name) the host got $(stat -c %s "$g2h") bytes, want 64 MiB"
 		[ "$(sha256sum <"$g2h" | cut -d' ' -f1)" = "$tx_sha" ] || add_failure "($name) guest->host sha256 differs"
@@ -98,7 +98,7 @@ one_run() {
 
 : >"$work/all.log"
 one_run userspace 0 1
-line=$(tr -d '\r' <"$work/userspace.log" | grep -E '^host-dev: run=1 .*type=virtio-net' || true)
+line=$(console_lines "$work/userspace.log" | grep -E '^host-dev: run=1 .*type=virtio-net' || true)
 bytes=$(sed -n 's/.* bytes=\([0-9]*\) .*/\1/p' <<<"$line")
 errors=$(sed -n 's/.* errors=\([0-9]*\)$/\1/p' <<<"$line")
 [ "${bytes:-0}" -ge 134217728 ] || add_failure "(userspace) vm:info() counted ${bytes:-no} bytes, want >= 128 MiB"
@@ -110,7 +110,7 @@ done
 expect_line "$work/userspace.log" '^nettest: stopped reason=poweroff' "(userspace) guest powered off"
 
 one_run vhost 1 2
-[ "$(tr -d '\r' <"$work/vhost.log" | grep -cx 'ping=ok')" = 2 ] ||
+[ "$(console_lines "$work/vhost.log" | grep -cx 'ping=ok')" = 2 ] ||
 	add_failure "(vhost) expected the guest to ping in both boots (the NIC works after a reboot)"
 expect_line "$work/vhost.log" '^nettest: stopped reason=killed boots=2$' "(vhost) the guest rebooted once and ran again"
 expect_no_line "$work/all.log" 'needs reset' 'broke a queue' 'seccomp' 'vhost-net:' 'rx error' 'tx timeout'

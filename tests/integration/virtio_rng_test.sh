@@ -41,11 +41,11 @@ expect_line "$log" '^rng_current=virtio_rng' "virtio_rng is the current hw_rando
 expect_line "$log" '^irq: .*virtio[0-9]+-(requests|input|config)' "MSI-X vectors in /proc/interrupts"
 expect_line "$log" '^hwrng_bytes=65536$' "64 KiB read from /dev/hwrng"
 expect_line "$log" '^hwrng_distinct=(2[0-9][0-9])$' "random-looking bytes (most of 256 byte values in 4 KiB)"
-[ "$(tr -d '\r' <"$log" | grep -cE '^hwrng_bytes=65536$')" = 2 ] || add_failure "expected 64 KiB read in both boots"
+[ "$(console_lines "$log" | grep -cE '^hwrng_bytes=65536$')" = 2 ] || add_failure "expected 64 KiB read in both boots"
 expect_line "$log" '^moonvisor-guest: exit status 0' "guest script ran"
 expect_line "$log" '^rngtest: stopped reason=killed boots=2$' "the guest rebooted once and ran again"
 for run in 1 2; do
-	if line=$(tr -d '\r' <"$log" | grep -E "^host-dev: run=$run pci=0000:00:[0-9a-f]{2}\.0 type=virtio-rng id=rng vendor=0x1af4 device=0x1044 "); then
+	if line=$(console_lines "$log" | grep -E "^host-dev: run=$run pci=0000:00:[0-9a-f]{2}\.0 type=virtio-rng id=rng vendor=0x1af4 device=0x1044 "); then
 		bytes=$(sed -n 's/.* bytes=\([0-9]*\) .*/\1/p' <<<"$line")
 		errors=$(sed -n 's/.* errors=\([0-9]*\) .*/\1/p' <<<"$line")
 		[ "${bytes:-0}" -ge 65536 ] || add_failure "run $run: moonvisor counted $bytes bytes, want >= 65536"
