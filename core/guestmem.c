@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -29,6 +30,48 @@ int guestmem__layout(struct mv_guestmem *m, uint64_t ram_size, struct mv_err *er
 	return 0;
 }
 
+/* Guest RAM starts on a 2 MiB boundary of the address space, as QEMU's
+ * does: a transparent huge page then backs a whole 2 MiB of guest-physical
+ * memory and KVM maps it with one large nested page; an unaligned mapping
+ * leaves every 2 MiB of the guest split over two host huge pages, mapped
+ * 4 KiB at a time (slower, and every page on its own for compaction). A
+ * PROT_NONE reservation one alignment larger is made, the RAM is mapped at
+ * its first aligned address, and the rest is given back. */
+#define RAM_ALIGN (2ULL << 20)
+
+static void *mmap_aligned(size_t size, int flags, int fd)
+{
+	size_t span = size + RAM_ALIGN;
+	uint8_t *raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *start, *p;
+	size_t head;
+
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	head = (size_t)(-(uintptr_t)raw & (RAM_ALIGN - 1));
+	start = raw + head;
+	p = mmap(start, size, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+
+		munmap(raw, span);
+		errno = e;
+		return MAP_FAILED;
+	}
+	if (head)
+		munmap(raw, head);
+	munmap(start + size, span - head - size);
+	return p;
+}
+
+/* hugetlbfs mappings are aligned to their page size by the kernel */
+static void *map_ram(size_t size, int flags, int fd, bool hugetlb)
+{
+	if (hugetlb)
+		return mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+	return mmap_aligned(size, flags, fd);
+}
+
 static int map_region(struct mv_memregion *r, const struct mv_memopts *opts, struct mv_err *err)
 {
 	/* hugetlb pages must be reserved at mmap time: with MAP_NORESERVE a
@@ -49,9 +92,9 @@ static int map_region(struct mv_memregion *r, const struct mv_memopts *opts, str
 			return err__set(err, e, "sizing guest RAM memfd to %llu MiB: %s",
 					(unsigned long long)(r->size >> 20), strerror(-e));
 		}
-		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED | flags, r->fd, 0);
+		p = map_ram(r->size, MAP_SHARED | flags, r->fd, opts->hugepages);
 	} else {
-		p = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+		p = map_ram(r->size, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, opts->hugepages);
 	}
 	if (p == MAP_FAILED) {
 		int e = -errno;

@@ -452,6 +452,54 @@ static void set_str(lua_State *L, const char *k, const char *v)
 	}
 }
 
+static void set_bool(lua_State *L, const char *k, bool v)
+{
+	lua_pushboolean(L, v);
+	lua_setfield(L, -2, k);
+}
+
+/* .queues = { {index, size, ready, ...} } for virtio devices (see struct
+ * mv_queue_info); last_avail only where moonvisor serves the queue. */
+static void push_queues(lua_State *L, const struct mv_pci_info *in)
+{
+	if (!in->nqueues)
+		return;
+	lua_createtable(L, (int)in->nqueues, 0);
+	for (unsigned int i = 0; i < in->nqueues; i++) {
+		const struct mv_queue_info *q = &in->queues[i];
+
+		lua_createtable(L, 0, 14);
+		set_int(L, "index", i);
+		set_int(L, "size", q->size);
+		set_bool(L, "ready", q->ready);
+		set_bool(L, "vhost", q->in_kernel);
+		set_int(L, "avail_idx", q->avail_idx);
+		set_int(L, "used_idx", q->used_idx);
+		if (!q->in_kernel)
+			set_int(L, "last_avail", q->last_avail);
+		if (q->event_idx) {
+			set_int(L, "used_event", q->used_event);
+			set_int(L, "avail_event", q->avail_event);
+		} else {
+			set_bool(L, "no_interrupt", q->no_interrupt);
+		}
+		if (q->vector != 0xFFFF) {
+			set_int(L, "vector", q->vector);
+			set_bool(L, "vector_masked", q->vector_masked);
+			set_bool(L, "irq_pending", q->irq_pending);
+		}
+		set_bool(L, "kick_pending", q->kick_pending);
+		if (!q->in_kernel) {
+			set_int(L, "kicks", (lua_Integer)q->kicks);
+			set_int(L, "avail_at_kick", q->avail_at_kick);
+			set_int(L, "irqs", (lua_Integer)q->irqs);
+			set_int(L, "used_at_irq", q->used_at_irq);
+		}
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "queues");
+}
+
 static void push_pci_dev(lua_State *L, unsigned int slot, struct mv_pci_dev *dev)
 {
 	struct mv_pci_info in = { 0 };
@@ -475,6 +523,7 @@ static void push_pci_dev(lua_State *L, unsigned int slot, struct mv_pci_dev *dev
 		set_int(L, "tx_packets", (lua_Integer)in.tx_packets);
 		set_int(L, "tx_bytes", (lua_Integer)in.tx_bytes);
 	}
+	push_queues(L, &in);
 	lua_newtable(L);
 	for (unsigned int i = 0; i < PCI_NUM_BARS; i++) {
 		const struct mv_pci_bar *b = &dev->bars[i];

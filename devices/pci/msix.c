@@ -147,6 +147,8 @@ err_free:
 	return ret;
 }
 
+static bool efd_readable(int fd);
+
 /* ---- delivery ------------------------------------------------------------ */
 
 static struct mv_msi_msg vec_msg(const struct msix_vec *v)
@@ -220,6 +222,20 @@ int msix__eventfd(const struct mv_msix *x, unsigned int vector)
 bool msix__enabled(const struct mv_msix *x)
 {
 	return atomic_load(&x->notify_ok);
+}
+
+int msix__vector_state(struct mv_msix *x, unsigned int vector, bool *masked, bool *pending)
+{
+	struct msix_vec *v;
+
+	if (vector >= x->p.nvectors)
+		return -EINVAL;
+	v = &x->vec[vector];
+	pthread_mutex_lock(&x->lock);
+	*masked = !x->enabled || x->fmask || (v->entry[VCTRL] & MSIX_VECTOR_MASKED);
+	*pending = !v->bound && efd_readable(v->efd);
+	pthread_mutex_unlock(&x->lock);
+	return 0;
 }
 
 uint16_t msix__cap_offset(const struct mv_msix *x)

@@ -74,6 +74,11 @@ int msix__notify(struct mv_msix *x, unsigned int vector) MV_MUST_CHECK;
 /* The vector's eventfd, for other writers (vhost call fds); -1 if none. */
 int msix__eventfd(const struct mv_msix *x, unsigned int vector);
 bool msix__enabled(const struct mv_msix *x);
+/* For diagnostics (any thread): whether the vector cannot fire (it, or
+ * MSI-X as a whole, is masked or disabled) and whether it was signalled
+ * and not delivered (its eventfd has a count no irqfd took). -EINVAL for a
+ * vector out of range. */
+int msix__vector_state(struct mv_msix *x, unsigned int vector, bool *masked, bool *pending);
 /* Offset of the capability in config space. */
 uint16_t msix__cap_offset(const struct mv_msix *x);
 

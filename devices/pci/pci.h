@@ -82,12 +82,37 @@
 struct mv_pci_dev;
 
 /* What vm:info() shows of a device beyond its address (all optional). */
+/* One virtqueue's state as vm:info() shows it (to tell a stuck driver from
+ * a stuck device). Indices are free-running 16-bit counters. */
+struct mv_queue_info {
+	uint16_t size;
+	bool ready;
+	bool in_kernel;         /* served by vhost: last_avail unknown here */
+	uint16_t avail_idx;     /* the driver's, read from guest memory */
+	uint16_t used_idx;      /* the device's, read from guest memory */
+	uint16_t last_avail;    /* next available entry the device takes */
+	uint16_t used_event, avail_event; /* EVENT_IDX words (0 without it) */
+	bool event_idx;
+	bool no_interrupt;      /* VIRTQ_AVAIL_F_NO_INTERRUPT (without EVENT_IDX) */
+	uint16_t vector;        /* MSI-X vector, 0xFFFF: none */
+	bool vector_masked;     /* the vector, or all of MSI-X, is masked */
+	bool irq_pending;       /* signalled and not delivered yet */
+	bool kick_pending;      /* a kick the device has not taken yet */
+	uint64_t kicks;         /* kicks the device took (coalesced ones count) */
+	uint16_t avail_at_kick; /* avail_idx when it took the last one */
+	uint64_t irqs;          /* interrupts the device raised for the queue */
+	uint16_t used_at_irq;   /* used_idx the last one was for */
+};
+#define MV_PCI_INFO_QUEUES 8
+
 struct mv_pci_info {
 	const char *type;       /* e.g. "virtio-rng" */
 	const char *id;         /* the user's name for it */
 	uint64_t requests, bytes, errors;
 	bool has_rxtx;          /* NICs: the split below is meaningful */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	unsigned int nqueues;   /* virtio: the first MV_PCI_INFO_QUEUES queues */
+	struct mv_queue_info queues[MV_PCI_INFO_QUEUES];
 };
 
 struct mv_pci_dev_ops {

@@ -168,6 +168,10 @@ struct mv_virtio_queue {
 	uint64_t desc, avail, used;
 	int efd;                     /* kick eventfd */
 	bool ioeventfd;              /* efd registered with KVM */
+	_Atomic uint64_t kicks;      /* kicks taken (vm:info) */
+	_Atomic uint16_t avail_at_kick; /* the available index when the last one was */
+	_Atomic uint64_t irqs;       /* interrupts raised for the queue (vm:info) */
+	_Atomic uint16_t used_at_irq; /* the used index the last one was for */
 	uint64_t ioeventfd_addr;
 };
 
@@ -251,6 +255,10 @@ void virtio_pci__count(struct mv_virtio_pci *vp, uint64_t bytes, bool error);
  * of the I/O thread over queue q (as if its eventfd fired). */
 void virtio_pci__bar_access(struct mv_virtio_pci *vp, uint64_t off, void *data, uint32_t len, bool is_write);
 void virtio_pci__process(struct mv_virtio_pci *vp, unsigned int q);
+/* What the I/O thread does when queue q's kick eventfd held n kicks:
+ * counts them and the driver's available index for vm:info()'s queues,
+ * then virtio_pci__process. */
+void virtio_pci__take_kick(struct mv_virtio_pci *vp, unsigned int q, uint64_t n);
 /* For tests: one I/O thread pass over watch_fd (as if poll said revents). */
 void virtio_pci__process_fd(struct mv_virtio_pci *vp, short revents);
 

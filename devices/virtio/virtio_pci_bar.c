@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "core/log.h"
+#include "devices/pci/msix.h"
 
 /* ---- BAR 0 ----------------------------------------------------------------- */
 
@@ -160,6 +162,36 @@ static void cfg_write(struct mv_pci_dev *dev, uint32_t off, uint32_t len, uint32
 		virtio_pci__bar_access(vp, boff, &val, blen, true);
 }
 
+static bool efd_pending(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* Lock-free on purpose: a device stuck with its lock held must still show
+ * its queues (values may be a moment apart). */
+static void queue_info(struct mv_virtio_pci *vp, unsigned int i, struct mv_queue_info *o)
+{
+	const struct mv_virtio_queue *q = &vp->q[i];
+	struct mv_virtq_words w;
+
+	virtq__read_words(&q->vq, &w);
+	*o = (struct mv_queue_info){
+		.size = q->size, .ready = __atomic_load_n(&q->vq.ready, __ATOMIC_ACQUIRE),
+		.in_kernel = i < 64 && (vp->p.external_queues >> i & 1), .avail_idx = w.avail_idx,
+		.used_idx = w.used_idx, .last_avail = __atomic_load_n(&q->vq.last_avail, __ATOMIC_RELAXED),
+		.used_event = w.used_event, .avail_event = w.avail_event, .event_idx = q->vq.event_idx,
+		.no_interrupt = w.avail_flags & VIRTQ_AVAIL_F_NO_INTERRUPT, .vector = q->msix_vector,
+		.kick_pending = efd_pending(q->efd), .kicks = atomic_load(&q->kicks),
+		.avail_at_kick = atomic_load(&q->avail_at_kick), .irqs = atomic_load(&q->irqs),
+		.used_at_irq = atomic_load(&q->used_at_irq),
+	};
+	if (q->msix_vector != VIRTIO_NO_VECTOR && msix__vector_state(vp->msix, q->msix_vector, &o->vector_masked,
+								      &o->irq_pending) < 0)
+		o->vector = VIRTIO_NO_VECTOR;
+}
+
 static void info(struct mv_pci_dev *dev, struct mv_pci_info *out)
 {
 	struct mv_virtio_pci *vp = of(dev);
@@ -169,6 +201,9 @@ static void info(struct mv_pci_dev *dev, struct mv_pci_info *out)
 	out->requests = atomic_load(&vp->requests);
 	out->bytes = atomic_load(&vp->bytes);
 	out->errors = atomic_load(&vp->errors);
+	out->nqueues = MIN(vp->p.nqueues, MV_PCI_INFO_QUEUES);
+	for (unsigned int i = 0; i < out->nqueues; i++)
+		queue_info(vp, i, &out->queues[i]);
 	if (vp->p.ops->info)
 		vp->p.ops->info(vp, out);
 }

@@ -37,8 +37,11 @@ static void raise_irq(struct mv_virtio_pci *vp, uint16_t vector, uint8_t isr_bit
 
 void virtio_pci__queue_interrupt(struct mv_virtio_pci *vp, unsigned int q)
 {
-	if (q < vp->p.nqueues && virtq__should_notify(&vp->q[q].vq))
-		raise_irq(vp, vp->q[q].msix_vector, ISR_QUEUE);
+	if (q >= vp->p.nqueues || !virtq__should_notify(&vp->q[q].vq))
+		return;
+	atomic_fetch_add(&vp->q[q].irqs, 1);
+	atomic_store(&vp->q[q].used_at_irq, vp->q[q].vq.used_idx);
+	raise_irq(vp, vp->q[q].msix_vector, ISR_QUEUE);
 }
 
 void virtio_pci__queue_done(struct mv_virtio_pci *vp, unsigned int q, unsigned int pushed, int ret)
@@ -168,6 +171,18 @@ static unsigned int poll_set(struct mv_virtio_pci *vp, struct pollfd *fds, int *
 	return n;
 }
 
+void virtio_pci__take_kick(struct mv_virtio_pci *vp, unsigned int q, uint64_t n)
+{
+	struct mv_virtq_words w;
+
+	if (q >= vp->p.nqueues)
+		return;
+	virtq__read_words(&vp->q[q].vq, &w);
+	atomic_fetch_add(&vp->q[q].kicks, n);
+	atomic_store(&vp->q[q].avail_at_kick, w.avail_idx);
+	virtio_pci__process(vp, q);
+}
+
 static void *io_thread(void *arg)
 {
 	struct mv_virtio_pci *vp = arg;
@@ -201,7 +216,7 @@ static void *io_thread(void *arg)
 			if (qidx[i] == -2 && fds[i].revents)
 				virtio_pci__process_fd(vp, fds[i].revents);
 			else if (qidx[i] >= 0 && (fds[i].revents & POLLIN) && eventfd_read(fds[i].fd, &v) == 0)
-				virtio_pci__process(vp, (unsigned int)qidx[i]);
+				virtio_pci__take_kick(vp, (unsigned int)qidx[i], v);
 		}
 	}
 }

@@ -237,6 +237,20 @@ bool virtq__should_notify(struct mv_virtq *q)
 	return !valid || need_event(__atomic_load_n(used_event(q), __ATOMIC_RELAXED), q->used_idx, old);
 }
 
+void virtq__read_words(const struct mv_virtq *q, struct mv_virtq_words *w)
+{
+	memset(w, 0, sizeof(*w));
+	if (!__atomic_load_n(&q->ready, __ATOMIC_ACQUIRE) || !q->avail || !q->used)
+		return;
+	w->avail_flags = __atomic_load_n(&q->avail[0], __ATOMIC_RELAXED);
+	w->avail_idx = __atomic_load_n(&q->avail[1], __ATOMIC_RELAXED);
+	w->used_idx = __atomic_load_n(&q->used[1], __ATOMIC_RELAXED);
+	if (q->event_idx) {
+		w->used_event = __atomic_load_n(used_event(q), __ATOMIC_RELAXED);
+		w->avail_event = __atomic_load_n(avail_event(q), __ATOMIC_RELAXED);
+	}
+}
+
 uint64_t virtq__copy_to_req(struct mv_virtq_req *req, const void *src, uint64_t len)
 {
 	const uint8_t *s = src;

@@ -105,6 +105,13 @@ void virtq__unpop(struct mv_virtq *q, uint16_t n);
  * interrupt as sent when true. */
 bool virtq__should_notify(struct mv_virtq *q);
 
+/* The ring words as guest memory holds them now (diagnostics, any thread;
+ * zeros when q is not ready). */
+struct mv_virtq_words {
+	uint16_t avail_flags, avail_idx, used_idx, used_event, avail_event;
+};
+void virtq__read_words(const struct mv_virtq *q, struct mv_virtq_words *w);
+
 /* Copies up to len bytes into the request's writable segments; returns
  * how many were copied. */
 uint64_t virtq__copy_to_req(struct mv_virtq_req *req, const void *src, uint64_t len);

@@ -100,7 +100,7 @@ return function(core)
       local d = { id = p.id, type = p.type, pci = p.pci, vendor = p.vendor, device = p.device,
                   requests = p.requests, bytes = p.bytes, errors = p.errors, resources = {},
                   rx_packets = p.rx_packets, rx_bytes = p.rx_bytes, tx_packets = p.tx_packets,
-                  tx_bytes = p.tx_bytes }
+                  tx_bytes = p.tx_bytes, queues = p.queues }
       for _, b in ipairs(p.bars) do
         d.resources[#d.resources + 1] = { bus = b.bus, base = b.base, size = b.size, mapped = b.mapped }
       end

@@ -230,8 +230,8 @@ static void test_dsdt(void **state)
 		"Field(PCST,DWordAcc,NoLock,WriteAsZeros){PCIU,32,PCID,32,B0EJ,32}",
 		"Method(PCEJ,1,Serialized){Acquire(BLCK,0xFFFF)B0EJ=(One<<Arg0)Release(BLCK)Return(Zero)}",
 		/* slots, first and last; no slot 0 (the host bridge) */
-		"Scope(\\_SB.PCI0){Device(S001){Name(_SUN,One)Name(_ADR,0x00010000)"
-		"Method(_EJ0,1,Serialized){\\_SB.PHPR.PCEJ(_SUN)}}",
+		("Scope(\\_SB.PCI0){Device(S001){Name(_SUN,One)Name(_ADR,0x00010000)"
+		 "Method(_EJ0,1,Serialized){\\_SB.PHPR.PCEJ(_SUN)}}"),
 		"Device(S031){Name(_SUN,0x1F)Name(_ADR,0x001F0000)Method(_EJ0,1,Serialized){\\_SB.PHPR.PCEJ(_SUN)}}",
 		/* notifications */
 		"Method(DVNT,2,Serialized){If((Arg0&0x02)){Notify(S001,Arg1)}",

@@ -101,6 +101,14 @@ static uint64_t efd_count(int fd)
 	return v;
 }
 
+/* The guest's write to MSI-X table entry vec's Vector Control (the PCI
+ * layer routes the table part of BAR 0 to msix.c, not to virtio). */
+static void vector_control(struct fx *f, unsigned int vec, uint32_t v)
+{
+	assert_true(msix__bar_access(f->vp->msix, VIRTIO_PCI_BAR, VIRTIO_PCI_MSIX_TABLE_OFF + 16 * vec + 12, &v, 4,
+				     true));
+}
+
 /* ---- tests ------------------------------------------------------------------ */
 
 static void test_ids_and_capabilities(void **state)
@@ -307,7 +315,7 @@ static void test_msix_queue_vector(void **state)
 
 	driver_ok(f);
 	pci__cfg_write(d, cap + 2u, 2, MSIX_CTRL_ENABLE);
-	vdrv__wr(f->vp, VIRTIO_PCI_MSIX_TABLE_OFF + 16 + 12, ctrl, 4); /* unmask vector 1 */
+	vector_control(f, 1, ctrl); /* unmask vector 1 */
 	vdrv__wr(f->vp, VIRTIO_COMMON_MSIX, 0, 2);
 	vdrv__wr(f->vp, VIRTIO_COMMON_Q_MSIX, 1, 2);
 	post(f, 0, BUF, 16, VIRTQ_DESC_F_WRITE, 0);
@@ -397,6 +405,50 @@ static void test_info(void **state)
 	assert_string_equal(in.type, "virtio-rng");
 	assert_string_equal(in.id, "rng0");
 	assert_int_equal(in.requests, 0);
+	assert_int_equal(in.nqueues, 1);
+	assert_false(in.queues[0].ready);
+}
+
+/* vm:info()'s queues: indices from guest memory and the device, kicks and
+ * interrupts counted, and a signalled vector that is masked shows as
+ * pending until the guest unmasks it. */
+static void test_info_queues(void **state)
+{
+	struct fx *f = *state;
+	struct mv_pci_info in = { 0 };
+	const struct mv_queue_info *q = &in.queues[0];
+
+	driver_ok(f);
+	pci__cfg_write(&f->vp->pci, pci__find_cap(&f->vp->pci, PCI_CAP_ID_MSIX, 0) + 2u, 2, MSIX_CTRL_ENABLE);
+	vdrv__wr(f->vp, VIRTIO_COMMON_Q_MSIX, 1, 2); /* vector 1, masked as at reset */
+	post(f, 0, BUF, 16, VIRTQ_DESC_F_WRITE, 0);
+	post(f, 1, BUF + 16, 16, VIRTQ_DESC_F_WRITE, 0);
+	f->vp->pci.ops->info(&f->vp->pci, &in);
+	assert_true(q->ready);
+	assert_int_equal(q->size, QSIZE);
+	assert_int_equal(q->avail_idx, 2);
+	assert_int_equal(q->last_avail, 0);
+	assert_int_equal(q->used_idx, 0);
+	assert_int_equal(q->kicks, 0);
+	assert_false(q->irq_pending);
+
+	virtio_pci__take_kick(f->vp, 0, 3);
+	f->vp->pci.ops->info(&f->vp->pci, &in);
+	assert_int_equal(q->kicks, 3);
+	assert_int_equal(q->avail_at_kick, 2);
+	assert_int_equal(q->last_avail, 2);
+	assert_int_equal(q->used_idx, 2);
+	assert_int_equal(q->irqs, 1);
+	assert_int_equal(q->used_at_irq, 2);
+	assert_int_equal(q->vector, 1);
+	assert_true(q->vector_masked);
+	assert_true(q->irq_pending);
+	assert_false(q->in_kernel);
+
+	vector_control(f, 1, 0); /* unmasked: the irqfd takes it */
+	f->vp->pci.ops->info(&f->vp->pci, &in);
+	assert_false(q->vector_masked);
+	assert_false(q->irq_pending);
 }
 
 int main(void)
@@ -416,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_chain_needs_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pci_cfg_access_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_info, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_info_queues, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
