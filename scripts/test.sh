@@ -28,8 +28,21 @@ esac
 
 "$HERE/setup.sh"
 cd "$SRC"
+# with-kvm's reruns in the nested VM, printed at the end (see with-kvm --help)
+rm -f build/Testing/nested-reruns.log build-asan/Testing/nested-reruns.log
+print_reruns() {
+	local f
+	for f in build-asan/Testing/nested-reruns.log build/Testing/nested-reruns.log; do
+		[ -s "$f" ] || continue
+		echo "test.sh: integration tests run twice in the nested VM ($f):"
+		sed 's/^/  /' "$f"
+	done
+}
 if [ $# -gt 0 ] || [ "${MV_NO_SANITIZE:-0}" = 1 ]; then
-	exec ctest --test-dir build --output-on-failure "$@"
+	rc=0
+	ctest --test-dir build --output-on-failure "$@" || rc=$?
+	print_reruns
+	exit "$rc"
 fi
 # The sanitizer pass runs first so that ctest's closing summary is the whole suite's.
 echo "test.sh: unit and integration tiers under ASan+UBSan (build-asan/)"
@@ -51,4 +64,5 @@ echo "test.sh: whole suite (build/)"
 rc=0
 ctest --test-dir build --output-on-failure || rc=$?
 [ "$rc" != 0 ] || rc=$asan_rc
+print_reruns
 exit "$rc"
