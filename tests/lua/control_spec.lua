@@ -194,6 +194,30 @@ describe("vm lifecycle and events", function()
     os.remove(kernel)
   end)
 
+  it("info shows each virtio device's queues (a guest without a driver: none ready, nothing taken)", function()
+    local kernel = h.tiny_guest(h.code.print("hello\n") .. h.code.spin)
+    local vm = mv.vm { kernel = kernel, memory = "32M", serial = "null", rng = true }
+    assert(vm:start())
+    local rng
+    expect_done(run(function()
+      vm.console:expect("hello", { timeout = 5 })
+      rng = h.device(vm, "rng")
+      vm:kill()
+    end))
+    assert.is_table(rng.queues)
+    assert.are.equal(1, #rng.queues)
+    local q = rng.queues[1]
+    assert.are.equal(0, q.index)
+    assert.is_true(q.size > 0)
+    assert.is_false(q.ready)
+    assert.is_false(q.vhost)
+    assert.are.same({ 0, 0, 0, 0, 0 }, { q.avail_idx, q.used_idx, q.last_avail, q.kicks, q.irqs })
+    assert.is_false(q.kick_pending)
+    assert.is_nil(q.vector) -- no MSI-X vector assigned
+    vm:destroy()
+    os.remove(kernel)
+  end)
+
   it("pause, resume and kill a running guest; wait returns the event", function()
     local kernel = h.tiny_guest(h.code.print("up\n") .. h.code.spin)
     local vm = mv.vm { kernel = kernel, memory = "32M", serial = "null" }
