@@ -3,11 +3,11 @@
 # (the nested VM's shell is): the test makes a network namespace with a
 # persistent tap (host side 10.0.2.1/24) and runs moonvisor inside it
 # (ip netns exec), with socat listeners on the host side: port 5001 sends
-# a 16 MiB random file to whoever connects, port 5002 stores what it
+# a 64 MiB random file to whoever connects, port 5002 stores what it
 # receives. The guest (busybox) configures 10.0.2.15/24 on eth0, pings
-# 10.0.2.1, fetches the 16 MiB with nc, makes 16 MiB of its own and sends
+# 10.0.2.1, fetches the 64 MiB with nc, makes 64 MiB of its own and sends
 # them back; both ends' sha256 must match both ways. Run 1: vhost = false,
-# the NIC's counters must show >= 32 MiB and no errors. Run 2: vhost =
+# the NIC's counters must show >= 128 MiB and no errors. Run 2: vhost =
 # true, same transfers, then the guest reboots (the NIC and vhost are torn
 # down and set up again) and pings once more. The netns and tap go at exit.
 set -euo pipefail
@@ -22,8 +22,7 @@ for tool in ip socat sha256sum; do
 	command -v "$tool" >/dev/null || fail "$tool not found"
 done
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
-# 16 MiB files (not 64: fewer guest crashes of the nested runner, see
-# docs/testing.md, "Faults of the nested runner"): in the nested VM, its private /tmp (not the 9p share)
+# 64 MiB files: in the nested VM, its private /tmp (not the 9p share)
 datadir=$work
 [ "${MV_VMTEST:-0}" = 1 ] && datadir=$(mktemp -d /tmp/mv-net.XXXXXX)
 ns=mvnet$$
@@ -41,7 +40,7 @@ nsx ip link set lo up
 nsx ip tuntap add dev "$tap" mode tap
 nsx ip addr add 10.0.2.1/24 dev "$tap"
 nsx ip link set "$tap" up
-head -c 16777216 /dev/urandom >"$datadir/h2g"
+head -c 67108864 /dev/urandom >"$datadir/h2g"
 h2g_sha=$(sha256sum <"$datadir/h2g" | cut -d' ' -f1)
 
 # Linux passes at most 32 words after "--" to init: ship scripts base64'd.
@@ -56,7 +55,7 @@ nc 10.0.2.1 5001 </dev/null >/tmp/rx
 echo "rx_sha=$(sha256sum </tmp/rx | cut -d' ' -f1) rx_size=$(wc -c </tmp/rx)"
 if [ -s /tmp/rx ]; then
 	rm -f /tmp/rx
-	head -c 16777216 /dev/urandom >/tmp/tx
+	head -c 67108864 /dev/urandom >/tmp/tx
 	echo "tx_sha=$(sha256sum </tmp/tx | cut -d' ' -f1)"
 	nc 10.0.2.1 5002 </tmp/tx >/dev/null && echo tx_done
 	rm -f /tmp/tx
@@ -82,10 +81,10 @@ one_run() {
 	expect_line "$log" '^mac=52:54:00:12:34:56$' "($name) the MAC from the config"
 	expect_line "$log" '^vfeatures=[01]{15}1' "($name) MRG_RXBUF negotiated"
 	expect_line "$log" '^ping=ok$' "($name) the guest pings 10.0.2.1"
-	expect_line "$log" "^rx_sha=$h2g_sha rx_size=16777216\$" "($name) 16 MiB host->guest, same sha256"
+	expect_line "$log" "^rx_sha=$h2g_sha rx_size=67108864\$" "($name) 64 MiB host->guest, same sha256"
 	tx_sha=$(console_lines "$log" | sed -n 's/^tx_sha=\([0-9a-f]*\)$/\1/p' | head -n1)
 	if [ -n "$tx_sha" ] && [ -f "$g2h" ]; then
-		[ "$(stat -c %s "$g2h")" = 16777216 ] || add_failure "($name) the host got $(stat -c %s "$g2h") bytes, want 16 MiB"
+		[ "$(stat -c %s "$g2h")" = 67108864 ] || add_failure "($name) the host got $(stat -c %s "$g2h") bytes, want 64 MiB"
 		[ "$(sha256sum <"$g2h" | cut -d' ' -f1)" = "$tx_sha" ] || add_failure "($name) guest->host sha256 differs"
 	else
 		add_failure "($name) no guest->host transfer (tx_sha '$tx_sha')"
@@ -102,10 +101,10 @@ one_run userspace 0 1
 line=$(console_lines "$work/userspace.log" | grep -E '^host-dev: run=1 .*type=virtio-net' || true)
 bytes=$(sed -n 's/.* bytes=\([0-9]*\) .*/\1/p' <<<"$line")
 errors=$(sed -n 's/.* errors=\([0-9]*\)$/\1/p' <<<"$line")
-[ "${bytes:-0}" -ge 33554432 ] || add_failure "(userspace) vm:info() counted ${bytes:-no} bytes, want >= 32 MiB"
+[ "${bytes:-0}" -ge 134217728 ] || add_failure "(userspace) vm:info() counted ${bytes:-no} bytes, want >= 128 MiB"
 for dir in rx tx; do
 	n=$(sed -n "s/.* ${dir}_bytes=\([0-9]*\) .*/\1/p" <<<"$line")
-	[ "${n:-0}" -ge 16777216 ] || add_failure "(userspace) vm:info() counted ${n:-no} ${dir}_bytes, want >= 16 MiB"
+	[ "${n:-0}" -ge 67108864 ] || add_failure "(userspace) vm:info() counted ${n:-no} ${dir}_bytes, want >= 64 MiB"
 done
 [ "${errors:-1}" = 0 ] || add_failure "(userspace) vm:info() counted ${errors:-no} errors"
 expect_line "$work/userspace.log" '^nettest: stopped reason=poweroff' "(userspace) guest powered off"
