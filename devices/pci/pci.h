@@ -81,7 +81,6 @@
 
 struct mv_pci_dev;
 
-/* What vm:info() shows of a device beyond its address (all optional). */
 /* One virtqueue's state as vm:info() shows it (to tell a stuck driver from
  * a stuck device). Indices are free-running 16-bit counters. */
 struct mv_queue_info {
@@ -105,6 +104,7 @@ struct mv_queue_info {
 };
 #define MV_PCI_INFO_QUEUES 8
 
+/* What vm:info() shows of a device beyond its address (all optional). */
 struct mv_pci_info {
 	const char *type;       /* e.g. "virtio-rng" */
 	const char *id;         /* the user's name for it */
