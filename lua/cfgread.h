@@ -16,12 +16,15 @@ lua_Number mvlua__field_number(lua_State *L, int t, const char *key, lua_Number 
 /* Lua truthiness of t[key]. */
 bool mvlua__field_bool(lua_State *L, int t, const char *key);
 
-/* One entry of disks = {...} / nets = {...} (also a hotplugged one). */
-void mvlua__read_disk(lua_State *L, int t, struct mv_disk_config *d);
-void mvlua__read_net(lua_State *L, int t, struct mv_net_config *n);
-/* One virtio-rng { id } (a hotplugged one), and the normalized list
- * t.rngs = { { id }, ... } into cfg->rngs. */
-void mvlua__read_rng(lua_State *L, int t, struct mv_rng_config *r);
-void mvlua__read_rngs(lua_State *L, int t, struct mv_vm_config *cfg);
+/* One device table into its config record: out is a struct
+ * mv_disk_config, mv_net_config or mv_rng_config (an entry of disks, nets
+ * or rngs below, or a hotplugged device). */
+typedef void (*mvlua_read_fn)(lua_State *L, int t, void *out);
+void mvlua__read_disk(lua_State *L, int t, void *out);
+void mvlua__read_net(lua_State *L, int t, void *out);
+void mvlua__read_rng(lua_State *L, int t, void *out);
+/* The validated lists t.disks, t.nets and the normalized t.rngs into cfg
+ * (up to each array's size). */
+void mvlua__read_device_lists(lua_State *L, int t, struct mv_vm_config *cfg);
 
 #endif

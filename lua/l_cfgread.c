@@ -45,8 +45,10 @@ bool mvlua__field_bool(lua_State *L, int t, const char *key)
 	return v;
 }
 
-void mvlua__read_disk(lua_State *L, int t, struct mv_disk_config *d)
+void mvlua__read_disk(lua_State *L, int t, void *out)
 {
+	struct mv_disk_config *d = out;
+
 	d->id = mvlua__field_strdup(L, t, "id");
 	d->path = mvlua__field_strdup(L, t, "path");
 	d->serial = mvlua__field_strdup(L, t, "serial");
@@ -54,8 +56,9 @@ void mvlua__read_disk(lua_State *L, int t, struct mv_disk_config *d)
 	d->direct = mvlua__field_bool(L, t, "direct");
 }
 
-void mvlua__read_net(lua_State *L, int t, struct mv_net_config *n)
+void mvlua__read_net(lua_State *L, int t, void *out)
 {
+	struct mv_net_config *n = out;
 	char *mac;
 
 	n->id = mvlua__field_strdup(L, t, "id");
@@ -68,28 +71,40 @@ void mvlua__read_net(lua_State *L, int t, struct mv_net_config *n)
 	free(mac);
 }
 
-void mvlua__read_rng(lua_State *L, int t, struct mv_rng_config *r)
+void mvlua__read_rng(lua_State *L, int t, void *out)
 {
+	struct mv_rng_config *r = out;
+
 	r->id = mvlua__field_strdup(L, t, "id");
 }
 
-void mvlua__read_rngs(lua_State *L, int t, struct mv_vm_config *cfg)
+/* t[key] = { {...}, ... }: each entry, up to max and up to the first that
+ * is not a table, read into arr[*n] (records of size bytes). */
+static void read_list(lua_State *L, int t, const char *key, void *arr, size_t size, unsigned int *n,
+		      unsigned int max, mvlua_read_fn read)
 {
 	int l;
 
-	if (lua_getfield(L, t, "rngs") != LUA_TTABLE) {
+	if (lua_getfield(L, t, key) != LUA_TTABLE) {
 		lua_pop(L, 1);
 		return;
 	}
 	l = lua_gettop(L);
-	for (lua_Integer i = 1; cfg->nrngs < MV_MAX_RNGS; i++) {
+	for (lua_Integer i = 1; *n < max; i++) {
 		bool more = lua_rawgeti(L, l, i) == LUA_TTABLE;
 
 		if (more)
-			mvlua__read_rng(L, l + 1, &cfg->rngs[cfg->nrngs++]);
+			read(L, l + 1, (char *)arr + (size_t)(*n)++ * size);
 		lua_pop(L, 1);
 		if (!more)
 			break;
 	}
 	lua_pop(L, 1);
+}
+
+void mvlua__read_device_lists(lua_State *L, int t, struct mv_vm_config *cfg)
+{
+	read_list(L, t, "rngs", cfg->rngs, sizeof(cfg->rngs[0]), &cfg->nrngs, MV_MAX_RNGS, mvlua__read_rng);
+	read_list(L, t, "disks", cfg->disks, sizeof(cfg->disks[0]), &cfg->ndisks, MV_MAX_DISKS, mvlua__read_disk);
+	read_list(L, t, "nets", cfg->nets, sizeof(cfg->nets[0]), &cfg->nnets, MV_MAX_NETS, mvlua__read_net);
 }

@@ -193,54 +193,6 @@ static void read_sink(lua_State *L, int t, const char *key, const char *path_key
 	free(sink);
 }
 
-/* disks: a list of { id, path, serial, readonly, direct } (validated). */
-static void read_disks(lua_State *L, int t, struct mv_vm_config *cfg)
-{
-	int d;
-
-	if (lua_getfield(L, t, "disks") != LUA_TTABLE) {
-		lua_pop(L, 1);
-		return;
-	}
-	d = lua_gettop(L);
-	for (lua_Integer i = 1; cfg->ndisks < MV_MAX_DISKS; i++) {
-		struct mv_disk_config *disk = &cfg->disks[cfg->ndisks];
-
-		if (lua_rawgeti(L, d, i) != LUA_TTABLE) {
-			lua_pop(L, 1);
-			break;
-		}
-		mvlua__read_disk(L, d + 1, disk);
-		lua_pop(L, 1);
-		cfg->ndisks++;
-	}
-	lua_pop(L, 1);
-}
-
-/* nets: a list of { id, tap, mac = "xx:xx:xx:xx:xx:xx", vhost } (validated). */
-static void read_nets(lua_State *L, int t, struct mv_vm_config *cfg)
-{
-	int d;
-
-	if (lua_getfield(L, t, "nets") != LUA_TTABLE) {
-		lua_pop(L, 1);
-		return;
-	}
-	d = lua_gettop(L);
-	for (lua_Integer i = 1; cfg->nnets < MV_MAX_NETS; i++) {
-		struct mv_net_config *net = &cfg->nets[cfg->nnets];
-
-		if (lua_rawgeti(L, d, i) != LUA_TTABLE) {
-			lua_pop(L, 1);
-			break;
-		}
-		mvlua__read_net(L, d + 1, net);
-		lua_pop(L, 1);
-		cfg->nnets++;
-	}
-	lua_pop(L, 1);
-}
-
 /* The table was validated and normalized by lua/lib/config.lua. */
 static void read_config(lua_State *L, int t, struct mv_vm_config *cfg)
 {
@@ -250,9 +202,7 @@ static void read_config(lua_State *L, int t, struct mv_vm_config *cfg)
 	cfg->memory = (uint64_t)mvlua__field_integer(L, t, "memory", 0);
 	cfg->memopts.hugepages = mvlua__field_bool(L, t, "hugepages");
 	cfg->memopts.shared = mvlua__field_bool(L, t, "shared");
-	mvlua__read_rngs(L, t, cfg);
-	read_disks(L, t, cfg);
-	read_nets(L, t, cfg);
+	mvlua__read_device_lists(L, t, cfg);
 	cfg->jail = mvlua__read_jail(L, t);
 	mvlua__read_memory_config(L, t, cfg);
 	cfg->kernel = mvlua__field_strdup(L, t, "kernel");

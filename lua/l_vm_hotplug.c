@@ -11,23 +11,6 @@
 #include "lua/cfgread.h"
 #include "lua/state.h"
 
-/* ---- one reader per kind: Lua table -> the kind's config record ------------- */
-
-static void read_disk(lua_State *L, int t, void *out)
-{
-	mvlua__read_disk(L, t, out);
-}
-
-static void read_net(lua_State *L, int t, void *out)
-{
-	mvlua__read_net(L, t, out);
-}
-
-static void read_rng(lua_State *L, int t, void *out)
-{
-	mvlua__read_rng(L, t, out);
-}
-
 union any_cfg {
 	struct mv_disk_config disk;
 	struct mv_net_config net;
@@ -36,11 +19,11 @@ union any_cfg {
 
 static const struct {
 	const char *kind;
-	void (*read)(lua_State *L, int t, void *out);
-} readers[] = {
-	{ "disk", read_disk },
-	{ "net", read_net },
-	{ "rng", read_rng },
+	mvlua_read_fn read;
+} readers[] = { /* one reader per kind: Lua table -> the kind's config record */
+	{ "disk", mvlua__read_disk },
+	{ "net", mvlua__read_net },
+	{ "rng", mvlua__read_rng },
 };
 
 static int push_fail(lua_State *L, const char *msg)
