@@ -1,6 +1,7 @@
 #include "core/fdio.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,4 +43,11 @@ int fdio__send_pending(int fd, char *buf, size_t *len)
 	memmove(buf, buf + done, *len - done);
 	*len -= done;
 	return 0;
+}
+
+bool fdio__readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }

@@ -2,6 +2,7 @@
 #ifndef MV_FDIO_H
 #define MV_FDIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Writes all of buf to fd, retrying short writes and EINTR (a blocking or
@@ -12,5 +13,8 @@ int fdio__write_all(int fd, const void *buf, size_t len);
  * the rest at the front of buf and sets *len to it. 0, or -errno when the
  * peer is gone (-EPIPE if send returned 0). */
 int fdio__send_pending(int fd, char *buf, size_t *len);
+/* Whether fd can be read now without blocking (an eventfd with a count);
+ * false for fd < 0. */
+bool fdio__readable(int fd);
 
 #endif

@@ -1,7 +1,6 @@
 #include "devices/pci/msix.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/fdio.h"
 #include "core/log.h"
 
 #define VCTRL 12 /* offset of Vector Control in an entry */
@@ -147,8 +147,6 @@ err_free:
 	return ret;
 }
 
-static bool efd_readable(int fd);
-
 /* ---- delivery ------------------------------------------------------------ */
 
 static struct mv_msi_msg vec_msg(const struct msix_vec *v)
@@ -224,6 +222,13 @@ bool msix__enabled(const struct mv_msix *x)
 	return atomic_load(&x->notify_ok);
 }
 
+/* Pending = signalled and not delivered by KVM (no irqfd bound to take
+ * the eventfd's count). */
+static bool vec_pending(const struct msix_vec *v)
+{
+	return !v->bound && fdio__readable(v->efd);
+}
+
 int msix__vector_state(struct mv_msix *x, unsigned int vector, bool *masked, bool *pending)
 {
 	struct msix_vec *v;
@@ -233,7 +238,7 @@ int msix__vector_state(struct mv_msix *x, unsigned int vector, bool *masked, boo
 	v = &x->vec[vector];
 	pthread_mutex_lock(&x->lock);
 	*masked = !x->enabled || x->fmask || (v->entry[VCTRL] & MSIX_VECTOR_MASKED);
-	*pending = !v->bound && efd_readable(v->efd);
+	*pending = vec_pending(v);
 	pthread_mutex_unlock(&x->lock);
 	return 0;
 }
@@ -288,14 +293,6 @@ static void table_access(struct mv_msix *x, uint64_t off, void *data, uint32_t l
 	pthread_mutex_unlock(&x->lock);
 }
 
-static bool efd_readable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-}
-
-/* Pending = not delivered by KVM (no irqfd bound) and signalled. */
 static void pba_read(struct mv_msix *x, uint64_t off, uint8_t *data, uint32_t len)
 {
 	pthread_mutex_lock(&x->lock);
@@ -305,7 +302,7 @@ static void pba_read(struct mv_msix *x, uint64_t off, uint8_t *data, uint32_t le
 			uint64_t n = (off + i) * 8 + bit;
 			const struct msix_vec *v = n < x->p.nvectors ? &x->vec[n] : NULL;
 
-			if (v && !v->bound && efd_readable(v->efd))
+			if (v && vec_pending(v))
 				data[i] |= (uint8_t)(1u << bit);
 		}
 	}

@@ -5,10 +5,10 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "core/fdio.h"
 #include "core/log.h"
 #include "devices/pci/msix.h"
 
@@ -162,13 +162,6 @@ static void cfg_write(struct mv_pci_dev *dev, uint32_t off, uint32_t len, uint32
 		virtio_pci__bar_access(vp, boff, &val, blen, true);
 }
 
-static bool efd_pending(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-}
-
 /* Lock-free on purpose: a device stuck with its lock held must still show
  * its queues (values may be a moment apart). */
 static void queue_info(struct mv_virtio_pci *vp, unsigned int i, struct mv_queue_info *o)
@@ -183,7 +176,7 @@ static void queue_info(struct mv_virtio_pci *vp, unsigned int i, struct mv_queue
 		.used_idx = w.used_idx, .last_avail = __atomic_load_n(&q->vq.last_avail, __ATOMIC_RELAXED),
 		.used_event = w.used_event, .avail_event = w.avail_event, .event_idx = q->vq.event_idx,
 		.no_interrupt = w.avail_flags & VIRTQ_AVAIL_F_NO_INTERRUPT, .vector = q->msix_vector,
-		.kick_pending = efd_pending(q->efd), .kicks = atomic_load(&q->kicks),
+		.kick_pending = fdio__readable(q->efd), .kicks = atomic_load(&q->kicks),
 		.avail_at_kick = atomic_load(&q->avail_at_kick), .irqs = atomic_load(&q->irqs),
 		.used_at_irq = atomic_load(&q->used_at_irq),
 	};
